@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class AnchoringConfig(AppConfig):
+    name = "registry.anchoring"
+    label = "anchoring"

@@ -1,0 +1,66 @@
+"""One shape for every API error: `{"error": code, "message": text}` (plus details), and never a
+500 for bad input: domain errors are mapped to their status here, at the edge."""
+
+from __future__ import annotations
+
+import logging
+
+from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+
+from identity.errors import IdentityError
+
+logger = logging.getLogger(__name__)
+
+
+class ApiError(exceptions.APIException):
+    """An API error with a machine-readable code."""
+
+    def __init__(self, message: str, *, code: str = "badRequest", status_code: int = 400, **extra):
+        super().__init__(detail=message, code=code)
+        self.status_code = status_code
+        self.error_code = code
+        self.extra = extra
+
+
+def error_body(code: str, message: str, **extra) -> dict:
+    return {"error": code, "message": message, **extra}
+
+
+def exception_handler(exc, context):
+    if isinstance(exc, ApiError):
+        return Response(
+            error_body(exc.error_code, str(exc.detail), **exc.extra), status=exc.status_code
+        )
+    if isinstance(exc, IdentityError):
+        return Response(error_body(exc.code, str(exc)), status=exc.http_status)
+    if isinstance(exc, Http404):
+        return Response(error_body("notFound", str(exc) or "Not found."), status=404)
+    if isinstance(exc, PermissionDenied):
+        return Response(error_body("forbidden", str(exc) or "Forbidden."), status=403)
+    if isinstance(exc, DjangoValidationError):
+        return Response(error_body("invalidInput", "; ".join(exc.messages)), status=400)
+    if isinstance(exc, exceptions.ValidationError):
+        return Response(
+            error_body("invalidInput", "The request body is not valid.", fields=exc.detail),
+            status=status.HTTP_400_BAD_REQUEST,
+        )
+    if isinstance(exc, exceptions.APIException):
+        codes = exc.get_codes()
+        code = codes if isinstance(codes, str) else exc.default_code
+        response = Response(error_body(_camel(code), str(exc.detail)), status=exc.status_code)
+        if getattr(exc, "wait", None):
+            response["Retry-After"] = str(int(exc.wait))
+        auth_header = getattr(exc, "auth_header", None)
+        if auth_header:
+            response["WWW-Authenticate"] = auth_header
+        return response
+    return None
+
+
+def _camel(code: str) -> str:
+    head, *rest = code.split("_")
+    return head + "".join(p.title() for p in rest)

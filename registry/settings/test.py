@@ -1,0 +1,13 @@
+"""Fast, deterministic settings for the test suite."""
+
+from .base import *  # noqa: F403
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+# Unit tests run Celery tasks in-process; the integration suite starts real workers.
+CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", True)
+CELERY_TASK_EAGER_PROPAGATES = True
+# Tests serve remote did:web documents from loopback HTTP servers of their own.
+DID_WEB_ALLOW_PRIVATE_ADDRESSES = True
+DID_WEB_ALLOW_HTTP = True
+REGISTRY_MASTER_KEYS = "test-1:dGVzdC1tYXN0ZXIta2V5LTMyLWJ5dGVzLWxvbmchISE"
