@@ -175,7 +175,25 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
     "EXCEPTION_HANDLER": "registry.api.errors.exception_handler",
     "UNAUTHENTICATED_USER": None,
+    # Throttles are opt-in per view (`throttle_scope`, or the classes in registry.api.throttles);
+    # rates "N/period" with period s, m, h or d. Cache-backed (the default cache).
+    "DEFAULT_THROTTLE_RATES": {
+        "resolve": os.environ.get("THROTTLE_RESOLVE", "600/min"),
+        "verify": os.environ.get("THROTTLE_VERIFY", "300/min"),
+        "trust": os.environ.get("THROTTLE_TRUST", "600/min"),
+        "public": os.environ.get("THROTTLE_PUBLIC", "600/min"),
+    },
 }
+
+# Trust registry: how many delegation levels below the registry's own accreditations are
+# allowed (1: offices may accredit sub-issuers, which may not accredit further).
+TRUST_MAX_DEPTH = int(os.environ.get("TRUST_MAX_DEPTH", "1"))
+# Members of this group are registry administrators (as are superusers).
+REGISTRY_ADMIN_GROUP = os.environ.get("REGISTRY_ADMIN_GROUP", "registry-administrators")
+# Failed logins (admin and portal) allowed per client IP + username in LOGIN_THROTTLE_WINDOW
+# seconds before further attempts get 429 with Retry-After.
+LOGIN_THROTTLE_ATTEMPTS = int(os.environ.get("LOGIN_THROTTLE_ATTEMPTS", "5"))
+LOGIN_THROTTLE_WINDOW = int(os.environ.get("LOGIN_THROTTLE_WINDOW", "300"))
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "IP Identity Registry API",

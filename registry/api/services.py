@@ -1,0 +1,155 @@
+"""Office API keys: create (shown once), revoke, rotate. Each takes the acting user (None for
+the system: management commands, demo data) and checks they administer the key's office."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.http import Http404
+from django.utils import timezone
+
+from registry.audit.services import audit_record
+from registry.participants.models import Participant
+from registry.trust.roles import is_system_actor, require_office_admin
+
+from .models import API_KEY_SCOPES, ApiKey
+
+KEY_PREFIX = "ipr"
+
+
+def api_key_hash(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def _new_key_material() -> tuple[str, str]:
+    prefix = secrets.token_hex(6)  # 12 hex chars: the public handle of the key
+    key = f"{KEY_PREFIX}_{prefix}_{secrets.token_urlsafe(32)}"
+    return prefix, key
+
+
+def clean_scopes(scopes) -> list[str]:
+    if isinstance(scopes, str):
+        scopes = [s for s in (p.strip() for p in scopes.split(",")) if s]
+    scopes = sorted(set(scopes or []))
+    unknown = [s for s in scopes if s not in API_KEY_SCOPES]
+    if unknown or not scopes:
+        raise ValidationError(
+            f"scopes must be a non-empty subset of {', '.join(API_KEY_SCOPES)}"
+            + (f" (unknown: {', '.join(unknown)})" if unknown else "")
+        )
+    return scopes
+
+
+def api_key_get(*, actor, prefix_or_id) -> ApiKey:
+    """An API key the actor may manage (404 otherwise, whether absent or another office's)."""
+    query = ApiKey.objects.select_related("office")
+    key = (
+        query.filter(pk=prefix_or_id).first()
+        if str(prefix_or_id).isdigit()
+        else query.filter(prefix=str(prefix_or_id)).first()
+    )
+    if key is None:
+        raise Http404("No such API key.")
+    if not is_system_actor(actor):
+        try:
+            require_office_admin(actor, key.office)
+        except Exception:
+            raise Http404("No such API key.") from None
+    return key
+
+
+@transaction.atomic
+def api_key_create(
+    *,
+    office: Participant,
+    scopes,
+    name: str = "",
+    expires_at: datetime | None = None,
+    actor=None,
+    request=None,
+    _rotated_from: ApiKey | None = None,
+) -> tuple[ApiKey, str]:
+    """Create a key for `office`. Returns (ApiKey, the key in clear): show it once, it is not
+    stored."""
+    if not is_system_actor(actor):
+        require_office_admin(actor, office)
+    if office.kind != Participant.Kind.OFFICE:
+        raise ValidationError("API keys are for IP offices only")
+    scopes = clean_scopes(scopes)
+    name = (name or "").strip()[:100]
+    if expires_at is not None and expires_at <= timezone.now():
+        raise ValidationError("expires_at must be in the future")
+    prefix, key = _new_key_material()
+    api_key = ApiKey.objects.create(
+        office=office,
+        name=name,
+        prefix=prefix,
+        secret_hash=api_key_hash(key),
+        scopes=scopes,
+        expires_at=expires_at,
+        created_by=actor if getattr(actor, "is_authenticated", False) else None,
+        rotated_from=_rotated_from,
+    )
+    audit_record(
+        actor=actor,
+        action="api_key.rotate" if _rotated_from else "api_key.create",
+        target=f"api-key:{prefix}",
+        data={
+            "office": office.st3_code,
+            "scopes": scopes,
+            "name": name,
+            "expires_at": expires_at,
+            **({"replaces": _rotated_from.prefix} if _rotated_from else {}),
+        },
+        request=request,
+        office=office.st3_code,
+    )
+    return api_key, key
+
+
+@transaction.atomic
+def api_key_revoke(*, api_key: ApiKey, actor=None, request=None) -> ApiKey:
+    """Revoke at once (idempotent: revoking a revoked key keeps its first revocation time)."""
+    if not is_system_actor(actor):
+        require_office_admin(actor, api_key.office)
+    locked = ApiKey.objects.select_for_update().get(pk=api_key.pk)
+    if locked.revoked_at is None:
+        locked.revoked_at = timezone.now()
+        locked.save(update_fields=["revoked_at"])
+        audit_record(
+            actor=actor,
+            action="api_key.revoke",
+            target=f"api-key:{locked.prefix}",
+            data={"office": api_key.office.st3_code},
+            request=request,
+            office=api_key.office.st3_code,
+        )
+    return locked
+
+
+@transaction.atomic
+def api_key_rotate(*, api_key: ApiKey, actor=None, request=None) -> tuple[ApiKey, str]:
+    """Replace a key by a new one with the same office, scopes, name and lifetime left; the old
+    key stops working at once."""
+    if not is_system_actor(actor):
+        require_office_admin(actor, api_key.office)
+    locked = ApiKey.objects.select_for_update().select_related("office").get(pk=api_key.pk)
+    if locked.revoked_at is not None:
+        raise ValidationError("a revoked key cannot be rotated; create a new one")
+    if locked.is_expired():
+        raise ValidationError("an expired key cannot be rotated; create a new one")
+    locked.revoked_at = timezone.now()
+    locked.save(update_fields=["revoked_at"])
+    return api_key_create(
+        office=locked.office,
+        scopes=locked.scopes,
+        name=locked.name,
+        expires_at=locked.expires_at,
+        actor=actor,
+        request=request,
+        _rotated_from=locked,
+    )

@@ -1,0 +1,496 @@
+"""Accreditations: who may issue which credential types, when, and on whose authority.
+
+The registry is the root: it accredits offices (depth 0). An accredited issuer may accredit a
+sub-issuer (a bar association, a chamber of representatives ...) for a subset of its own types
+and within its own period, up to settings.TRUST_MAX_DEPTH levels below the root. Every change is
+audited and anchored into the log; rows are never deleted, so `accreditation_check` answers for
+any moment (a credential is judged at its issuance time).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from identity.dids import registry_did
+from registry.audit.services import audit_record
+from registry.participants.models import Participant
+
+from .models import IssuerAccreditation
+from .roles import is_system_actor, require_office_admin, require_registry_admin
+
+logger = logging.getLogger(__name__)
+
+CREDENTIAL_TYPE_PATTERN = re.compile(r"^[A-Z][A-Za-z0-9]{2,80}$")
+
+
+def trust_max_depth() -> int:
+    """How many delegation levels below the registry's own accreditations are allowed
+    (1: an office may accredit sub-issuers, which may not accredit further)."""
+    return int(getattr(settings, "TRUST_MAX_DEPTH", 1))
+
+
+# ---------------------------------------------------------------------------------------------
+# State of one accreditation at a moment
+
+
+def _suspended_during(acc: IssuerAccreditation, at: datetime) -> bool:
+    if acc.suspended_at is not None and at >= acc.suspended_at:
+        return True
+    for start, end in acc.past_suspensions:
+        if parse_datetime(start) <= at < parse_datetime(end):
+            return True
+    return False
+
+
+def accreditation_state(acc: IssuerAccreditation, at: datetime) -> str:
+    """ "active", "pending" (not yet valid), "expired", "suspended" or "withdrawn" at `at`, for
+    this accreditation alone (not its parents)."""
+    if acc.withdrawn_at is not None and at >= acc.withdrawn_at:
+        return "withdrawn"
+    if at < acc.valid_from:
+        return "pending"
+    if acc.valid_until is not None and at >= acc.valid_until:
+        return "expired"
+    if _suspended_during(acc, at):
+        return "suspended"
+    return "active"
+
+
+def _chain_of(acc: IssuerAccreditation) -> list[IssuerAccreditation]:
+    chain = [acc]
+    while chain[-1].parent_id is not None:
+        chain.append(
+            IssuerAccreditation.objects.select_related("office__did").get(pk=chain[-1].parent_id)
+        )
+    return chain
+
+
+def accreditation_as_dict(acc: IssuerAccreditation, *, at: datetime | None = None) -> dict:
+    parent_issuer = acc.parent.office.did.did if acc.parent_id else registry_did()
+    return {
+        "id": acc.pk,
+        "issuer": acc.office.did.did,
+        "issuer_name": acc.office.display_name,
+        "issuer_kind": acc.office.kind,
+        "st3_code": acc.office.st3_code,
+        "credential_types": list(acc.credential_types),
+        "valid_from": acc.valid_from,
+        "valid_until": acc.valid_until,
+        "accredited_by": parent_issuer,
+        "parent": acc.parent_id,
+        "depth": acc.depth,
+        "status": accreditation_state(acc, at or timezone.now()),
+        "suspended_at": acc.suspended_at,
+        "withdrawn_at": acc.withdrawn_at,
+        "credential_id": acc.credential_id or None,
+    }
+
+
+@dataclass
+class AccreditationVerdict:
+    """Whether `issuer` was authorised to issue `credential_type` at a moment.
+
+    `code` is machine-readable ("accredited", "notAccredited", "pending", "expired", "suspended",
+    "withdrawn", "parentNotAuthorized"); `reason` says it in words; `ended_at` is when the
+    accreditation that authorised it has ended since (withdrawn, suspended or expired), if it has;
+    `chain` lists the accreditations from the issuer's up to the root (as dicts)."""
+
+    authorized: bool
+    code: str
+    reason: str
+    ended_at: datetime | None = None
+    chain: list[dict] = field(default_factory=list)
+    accreditation: IssuerAccreditation | None = None
+
+    def __bool__(self) -> bool:
+        return self.authorized
+
+
+def _chain_problem(chain: list[IssuerAccreditation], credential_type: str, at: datetime):
+    for position, link in enumerate(chain):
+        if credential_type not in link.credential_types:
+            return position, "notAccredited"
+        state = accreditation_state(link, at)
+        if state != "active":
+            return position, state
+    return None
+
+
+def _ended_at(chain: list[IssuerAccreditation], now: datetime) -> datetime | None:
+    ends = []
+    for link in chain:
+        ends += [t for t in (link.withdrawn_at, link.suspended_at) if t is not None]
+        if link.valid_until is not None and link.valid_until <= now:
+            ends.append(link.valid_until)
+    return min(ends) if ends else None
+
+
+def accreditation_check(
+    *, issuer: Participant, credential_type: str, at: datetime | None = None
+) -> AccreditationVerdict:
+    """Was `issuer` accredited (with its whole chain up to the root) for `credential_type` at
+    `at` (default: now)? Verify a credential with `at` = its issuance time: it keeps verifying
+    after the accreditation ends, and the verdict's `ended_at` says when it did."""
+    now = timezone.now()
+    at = at or now
+    candidates = [
+        acc
+        for acc in IssuerAccreditation.objects.select_related("office__did", "parent").filter(
+            office=issuer
+        )
+        if credential_type in acc.credential_types
+    ]
+    name = issuer.display_name
+    if not candidates:
+        return AccreditationVerdict(
+            authorized=False,
+            code="notAccredited",
+            reason=f"{name} has never been accredited to issue {credential_type}.",
+        )
+    # Prefer the accreditation that authorised it; otherwise explain the most relevant refusal
+    # (the latest one that had started by `at`, else the earliest upcoming).
+    candidates.sort(key=lambda a: (a.valid_from <= at, a.valid_from), reverse=True)
+    first_refusal = None
+    for acc in candidates:
+        chain = _chain_of(acc)
+        problem = _chain_problem(chain, credential_type, at)
+        if problem is None:
+            return AccreditationVerdict(
+                authorized=True,
+                code="accredited",
+                reason=f"{name} was accredited to issue {credential_type} at {at.isoformat()}.",
+                ended_at=_ended_at(chain, now),
+                chain=[accreditation_as_dict(link, at=now) for link in chain],
+                accreditation=acc,
+            )
+        if first_refusal is None:
+            first_refusal = (acc, chain, problem)
+    acc, chain, (position, state) = first_refusal
+    code = state if position == 0 else "parentNotAuthorized"
+    words = {
+        "pending": "was not yet valid",
+        "expired": "had expired",
+        "suspended": "was suspended",
+        "withdrawn": "had been withdrawn",
+        "notAccredited": f"did not cover {credential_type}",
+    }[state]
+    whose = (
+        "its accreditation"
+        if position == 0
+        else f"the accreditation of {chain[position].office.display_name} above it"
+    )
+    return AccreditationVerdict(
+        authorized=False,
+        code=code,
+        reason=f"{name} was not authorised to issue {credential_type} at {at.isoformat()}: "
+        f"{whose} {words}.",
+        ended_at=_ended_at(chain, now),
+        chain=[accreditation_as_dict(link, at=now) for link in chain],
+        accreditation=acc,
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Writes
+
+
+def _anchor(acc: IssuerAccreditation, event: str, at: datetime) -> None:
+    """Anchor the change into the Merkle log (idempotent on kind+key), when the log exists."""
+    try:
+        from registry.anchoring.services import anchor_record
+    except ImportError:  # the anchoring app has not landed yet
+        return
+    anchor_record(
+        kind="accreditation",
+        key=f"{acc.pk}:{event}:{at.isoformat()}",
+        data={"event": event, "at": at.isoformat(), **_anchor_payload(acc)},
+    )
+
+
+def _anchor_payload(acc: IssuerAccreditation) -> dict:
+    return {
+        "accreditation": acc.pk,
+        "issuer": acc.office.did.did,
+        "credential_types": list(acc.credential_types),
+        "valid_from": acc.valid_from.isoformat(),
+        "valid_until": acc.valid_until.isoformat() if acc.valid_until else None,
+        "parent": acc.parent_id,
+        "accredited_by": acc.parent.office.did.did if acc.parent_id else registry_did(),
+    }
+
+
+def _issue_credential(acc: IssuerAccreditation, actor) -> str:
+    """The IPOfficeAccreditationCredential (signed by the registry) attesting a root
+    accreditation. Delegated accreditations are recorded and anchored, not credentialed: the
+    credential type attests offices accredited by the registry itself."""
+    if acc.parent_id is not None or not getattr(settings, "TRUST_ACCREDITATION_CREDENTIALS", True):
+        return ""
+    try:
+        from registry.credentials.services import credential_issue_accreditation
+    except ImportError:  # the credentials app is not deployed
+        return ""
+    issued = credential_issue_accreditation(
+        office=acc.office,
+        credential_types=list(acc.credential_types),
+        valid_from=acc.valid_from,
+        valid_until=acc.valid_until
+        if acc.valid_until and acc.valid_until > acc.granted_at
+        else None,
+        actor=actor,
+    )
+    return getattr(issued, "credential_id", "") or ""
+
+
+def _clean_types(credential_types) -> list[str]:
+    if isinstance(credential_types, str):
+        credential_types = [t.strip() for t in credential_types.split(",") if t.strip()]
+    types = sorted(set(credential_types or []))
+    if not types:
+        raise ValidationError("credential_types must name at least one credential type")
+    bad = [t for t in types if not isinstance(t, str) or not CREDENTIAL_TYPE_PATTERN.match(t)]
+    if bad:
+        raise ValidationError(f"not a credential type name: {', '.join(map(str, bad))}")
+    return types
+
+
+def _audit_actor(actor):
+    return actor
+
+
+@transaction.atomic
+def accreditation_grant(
+    *,
+    office: Participant,
+    credential_types,
+    valid_from: datetime | None = None,
+    valid_until: datetime | None = None,
+    parent: IssuerAccreditation | None = None,
+    actor=None,
+    request=None,
+) -> IssuerAccreditation:
+    """Accredit `office` (an IP office, or with `parent` any sub-issuer but an applicant) for
+    `credential_types` from `valid_from` (default now) until `valid_until` (default open, or
+    the parent's end). With `parent`, the types must be a subset of the parent's, the period
+    within the parent's, and the parent's chain active now. `actor` None is the system;
+    otherwise a registry administrator (root) or an administrator of the parent's office."""
+    now = timezone.now()
+    types = _clean_types(credential_types)
+    depth = 0
+    if parent is None:
+        if not is_system_actor(actor):
+            require_registry_admin(actor)
+        if office.kind != Participant.Kind.OFFICE:
+            raise ValidationError(
+                "the registry accredits IP offices only; sub-issuers need a parent"
+            )
+        valid_from = valid_from or now
+    else:
+        parent = IssuerAccreditation.objects.select_for_update().get(pk=parent.pk)
+        if not is_system_actor(actor):
+            require_office_admin(actor, parent.office)
+        depth = parent.depth + 1
+        if depth > trust_max_depth():
+            raise ValidationError(
+                f"accreditation chains are limited to {trust_max_depth()} level(s) below the "
+                "registry; this issuer may not accredit others"
+            )
+        if office.kind == Participant.Kind.APPLICANT:
+            raise ValidationError("an applicant cannot be accredited as an issuer")
+        chain = _chain_of(parent)
+        if office.pk in {link.office_id for link in chain}:
+            raise ValidationError("an issuer cannot accredit itself or an issuer above it")
+        missing = [t for t in types if t not in parent.credential_types]
+        if missing:
+            raise ValidationError(
+                f"an accreditation never grants more than its parent holds: "
+                f"{parent.office.display_name} is not accredited for {', '.join(missing)}"
+            )
+        for t in types:
+            problem = _chain_problem(chain, t, now)
+            if problem is not None:
+                raise ValidationError(
+                    f"the parent accreditation is not active ({problem[1]}); it cannot accredit"
+                )
+        valid_from = max(valid_from or now, parent.valid_from)
+        if parent.valid_until is not None:
+            if valid_until is not None and valid_until > parent.valid_until:
+                raise ValidationError("valid_until cannot be later than the parent's valid_until")
+            valid_until = valid_until or parent.valid_until
+    if valid_until is not None and valid_until <= valid_from:
+        raise ValidationError("valid_until must be after valid_from")
+    acc = IssuerAccreditation.objects.create(
+        office=office,
+        credential_types=types,
+        valid_from=valid_from,
+        valid_until=valid_until,
+        parent=parent,
+        depth=depth,
+        granted_by=actor if getattr(actor, "is_authenticated", False) else None,
+        granted_at=now,
+    )
+    credential_id = _issue_credential(acc, actor)
+    if credential_id:
+        acc.credential_id = credential_id
+        acc.save(update_fields=["credential_id"])
+    audit_record(
+        actor=_audit_actor(actor),
+        action="accreditation.grant",
+        target=f"accreditation:{acc.pk}",
+        data=_anchor_payload(acc) | {"credential_id": credential_id or None},
+        request=request,
+        office=office.st3_code or "",
+    )
+    _anchor(acc, "granted", now)
+    return acc
+
+
+def _lock(acc: IssuerAccreditation) -> IssuerAccreditation:
+    return (
+        IssuerAccreditation.objects.select_for_update().select_related("office__did").get(pk=acc.pk)
+    )
+
+
+def _require_manager(actor, acc: IssuerAccreditation) -> None:
+    """Root accreditations are managed by registry administrators; delegated ones also by the
+    administrators of the parent's office."""
+    if is_system_actor(actor):
+        return
+    if acc.parent_id is None:
+        require_registry_admin(actor)
+    else:
+        require_office_admin(actor, acc.parent.office)
+
+
+@transaction.atomic
+def accreditation_suspend(
+    *, accreditation: IssuerAccreditation, reason: str = "", actor=None, request=None
+) -> IssuerAccreditation:
+    """Suspend now: new issuance under it (and under the chain below it) is refused at once;
+    credentials issued before keep verifying."""
+    acc = _lock(accreditation)
+    _require_manager(actor, acc)
+    if acc.withdrawn_at is not None:
+        raise ValidationError("this accreditation has been withdrawn")
+    if acc.suspended_at is None:
+        now = timezone.now()
+        acc.suspended_at = now
+        acc.end_reason = reason[:200]
+        acc.save(update_fields=["suspended_at", "end_reason"])
+        audit_record(
+            actor=_audit_actor(actor),
+            action="accreditation.suspend",
+            target=f"accreditation:{acc.pk}",
+            data={"reason": reason, "issuer": acc.office.did.did},
+            request=request,
+        )
+        _anchor(acc, "suspended", now)
+    return acc
+
+
+@transaction.atomic
+def accreditation_reinstate(
+    *, accreditation: IssuerAccreditation, actor=None, request=None
+) -> IssuerAccreditation:
+    """End a suspension; the suspended period stays on record (nothing issued in it verifies)."""
+    acc = _lock(accreditation)
+    _require_manager(actor, acc)
+    if acc.withdrawn_at is not None:
+        raise ValidationError("a withdrawn accreditation cannot be reinstated")
+    if acc.suspended_at is not None:
+        now = timezone.now()
+        acc.past_suspensions = [
+            *acc.past_suspensions,
+            [acc.suspended_at.isoformat(), now.isoformat()],
+        ]
+        acc.suspended_at = None
+        acc.end_reason = ""
+        acc.save(update_fields=["past_suspensions", "suspended_at", "end_reason"])
+        audit_record(
+            actor=_audit_actor(actor),
+            action="accreditation.reinstate",
+            target=f"accreditation:{acc.pk}",
+            data={"issuer": acc.office.did.did},
+            request=request,
+        )
+        _anchor(acc, "reinstated", now)
+    return acc
+
+
+@transaction.atomic
+def accreditation_withdraw(
+    *, accreditation: IssuerAccreditation, reason: str = "", actor=None, request=None
+) -> list[IssuerAccreditation]:
+    """Withdraw for good, with every accreditation granted below it. Returns those withdrawn
+    now (the accreditation first). Credentials issued before keep verifying."""
+    acc = _lock(accreditation)
+    _require_manager(actor, acc)
+    now = timezone.now()
+    withdrawn: list[IssuerAccreditation] = []
+    level = [acc]
+    while level:
+        for link in level:
+            if link.withdrawn_at is None:
+                link.withdrawn_at = now
+                link.end_reason = (reason if link.pk == acc.pk else f"parent {acc.pk} withdrawn")[
+                    :200
+                ]
+                link.save(update_fields=["withdrawn_at", "end_reason"])
+                withdrawn.append(link)
+        level = list(
+            IssuerAccreditation.objects.select_for_update()
+            .select_related("office__did", "parent__office__did")
+            .filter(parent__in=level)
+        )
+    for link in withdrawn:
+        audit_record(
+            actor=_audit_actor(actor),
+            action="accreditation.withdraw",
+            target=f"accreditation:{link.pk}",
+            data={"reason": link.end_reason, "issuer": link.office.did.did, "cascade_from": acc.pk},
+            request=request,
+        )
+        _anchor(link, "withdrawn", now)
+    return withdrawn
+
+
+# ---------------------------------------------------------------------------------------------
+# Reads for the query API
+
+
+def trusted_issuers(*, at: datetime | None = None) -> list[dict]:
+    """Issuers whose whole chain is active at `at`, with their types (one entry per issuer)."""
+    at = at or timezone.now()
+    issuers: dict[int, dict] = {}
+    rows = IssuerAccreditation.objects.select_related("office__did", "parent").order_by(
+        "depth", "office_id", "valid_from"
+    )
+    for acc in rows:
+        if accreditation_state(acc, at) != "active":
+            continue
+        chain = _chain_of(acc)
+        types = [t for t in acc.credential_types if _chain_problem(chain, t, at) is None]
+        if not types:
+            continue
+        entry = issuers.setdefault(
+            acc.office_id,
+            {
+                "issuer": acc.office.did.did,
+                "name": acc.office.display_name,
+                "kind": acc.office.kind,
+                "st3_code": acc.office.st3_code,
+                "credential_types": [],
+                "accreditations": [],
+            },
+        )
+        entry["credential_types"] = sorted(set(entry["credential_types"]) | set(types))
+        entry["accreditations"].append(acc.pk)
+    return list(issuers.values())
