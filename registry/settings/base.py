@@ -167,6 +167,22 @@ CELERY_TASK_PUBLISH_RETRY = False
 CELERY_BEAT_SCHEDULE: dict = {}
 CELERY_TIMEZONE = "UTC"
 
+# Anchoring log (registry.anchoring): backends every anchored leaf goes to (the built-in Merkle
+# log must be listed), the checkpoint origin / note key name, and the entries page size.
+ANCHORING_BACKENDS = [
+    b.strip()
+    for b in os.environ.get(
+        "ANCHORING_BACKENDS", "registry.anchoring.backends.MerkleLogBackend"
+    ).split(",")
+    if b.strip()
+]
+ANCHORING_LOG_ORIGIN = os.environ.get("ANCHORING_LOG_ORIGIN", f"{REGISTRY_HOST}/log")
+ANCHORING_MAX_ENTRIES = int(os.environ.get("ANCHORING_MAX_ENTRIES", "1000"))
+CELERY_BEAT_SCHEDULE["anchoring-sweep"] = {
+    "task": "anchoring.sweep",
+    "schedule": float(os.environ.get("ANCHORING_SWEEP_SECONDS", "60")),
+}
+
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
