@@ -182,6 +182,12 @@ CELERY_BEAT_SCHEDULE["anchoring-sweep"] = {
     "task": "anchoring.sweep",
     "schedule": float(os.environ.get("ANCHORING_SWEEP_SECONDS", "60")),
 }
+# Status lists (registry.status): publish lists whose changes are still in the outbox (a lost
+# or never-sent publish message, Redis down when the change was made).
+CELERY_BEAT_SCHEDULE["status-outbox-sweep"] = {
+    "task": "registry.status.tasks.status_outbox_sweep",
+    "schedule": float(os.environ.get("STATUS_SWEEP_SECONDS", "30")),
+}
 
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
