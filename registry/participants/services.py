@@ -57,7 +57,8 @@ def participant_create(
 def office_upsert(
     *, st3_code: str, name: str, country: str | None = None
 ) -> tuple[Participant, bool]:
-    """Create the office with this ST.3 code, or update its name. Returns (office, created)."""
+    """Create the office with this ST.3 code, or update its name (and country, if given).
+    Returns (office, created)."""
     code = _clean_st3(st3_code, "st3_code")
     office = Participant.objects.select_for_update().filter(st3_code=code).first()
     if office is None:
@@ -73,7 +74,15 @@ def office_upsert(
     name = (name or "").strip()
     if not name or len(name) > 200:
         raise ParticipantError("name must be 1 to 200 characters")
+    changed = []
     if office.display_name != name:
         office.display_name = name
-        office.save(update_fields=["display_name"])
+        changed.append("display_name")
+    if country is not None:
+        country = _clean_st3(country, "country")
+        if office.country != country:
+            office.country = country
+            changed.append("country")
+    if changed:
+        office.save(update_fields=changed)
     return office, False
