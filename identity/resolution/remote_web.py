@@ -1,0 +1,282 @@
+"""did:web DIDs of other hosts: fetched over HTTPS, guarded.
+
+The guard, in order: the DID maps to a URL (did:web spec s.3.2); we resolve the host name
+ourselves and refuse loopback, private, link-local, reserved, multicast and unspecified
+addresses (unless DID_WEB_ALLOW_PRIVATE_ADDRESSES); we then connect to the address we vetted,
+not to the name again, so a second DNS answer cannot point us elsewhere (DNS rebinding); TLS
+still checks the certificate against the host name. One deadline (DID_WEB_TIMEOUT_SECONDS)
+covers DNS, connect and the whole body; redirects are never followed; the body is capped at
+DID_WEB_MAX_BYTES; only a JSON object whose `id` is the DID is accepted. Good answers are
+cached for DID_WEB_CACHE_SECONDS (Django cache).
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import http.client
+import ipaddress
+import json
+import re
+import socket
+import ssl
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from urllib.parse import urlsplit
+
+from django.conf import settings
+
+from identity.dids import did_web_url
+from identity.errors import DidNotFound
+
+from .base import (
+    DID_JSON,
+    BaseResolver,
+    DidResolutionResult,
+    ParsedDid,
+    did_metadata,
+    isoformat,
+    now_utc,
+)
+from .errors import (
+    HostNotAllowed,
+    InvalidDidDocument,
+    InvalidOptions,
+    ResolutionFailed,
+    ResolutionTimeout,
+)
+
+USER_AGENT = "ip-identity-registry-resolver/0.1"
+JSON_CONTENT_TYPES = {
+    "application/json",
+    "application/did+json",
+    "application/did+ld+json",
+    "application/ld+json",
+}
+_READ_CHUNK = 16 * 1024
+# getaddrinfo has no timeout of its own; it runs here so that the deadline bounds it too.
+_dns_pool = concurrent.futures.ThreadPoolExecutor(max_workers=4, thread_name_prefix="did-web-dns")
+
+
+def address_allowed(address: str) -> bool:
+    """Whether an IP address is a public unicast one we may contact."""
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return not (
+        ip.is_loopback
+        or ip.is_private
+        or ip.is_link_local
+        or ip.is_reserved
+        or ip.is_multicast
+        or ip.is_unspecified
+        or not ip.is_global
+    )
+
+
+@dataclass(frozen=True)
+class VettedTarget:
+    scheme: str
+    host: str  # the name, for the Host header and TLS
+    port: int
+    address: str  # the IP we connect to
+    family: int
+    path: str
+
+
+class _Deadline:
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.end = time.monotonic() + seconds
+
+    def left(self) -> float:
+        remaining = self.end - time.monotonic()
+        if remaining <= 0:
+            raise ResolutionTimeout(f"the did:web host did not answer within {self.seconds:g} s")
+        return remaining
+
+
+def vet_url(url: str, deadline: _Deadline) -> VettedTarget:
+    """Resolve the URL's host once and check every address it has; the first one is used."""
+    parts = urlsplit(url)
+    if parts.scheme == "http" and not settings.DID_WEB_ALLOW_HTTP:
+        raise HostNotAllowed("plain http is not allowed for did:web")
+    host = parts.hostname or ""
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        raise DidNotFound("the did:web host has an invalid port") from None
+    future = _dns_pool.submit(socket.getaddrinfo, host, port, type=socket.SOCK_STREAM)
+    try:
+        infos = future.result(timeout=deadline.left())
+    except concurrent.futures.TimeoutError:
+        raise ResolutionTimeout(f"resolving the host name {host!r} timed out") from None
+    except (socket.gaierror, UnicodeError, OSError):
+        raise DidNotFound(f"the did:web host {host!r} does not resolve") from None
+    if not infos:
+        raise DidNotFound(f"the did:web host {host!r} does not resolve")
+    if not settings.DID_WEB_ALLOW_PRIVATE_ADDRESSES:
+        refused = [info[4][0] for info in infos if not address_allowed(info[4][0])]
+        if refused:
+            raise HostNotAllowed(
+                f"the did:web host {host!r} resolves to a non-public address; refused"
+            )
+    family, _, _, _, sockaddr = infos[0]
+    path = parts.path or "/"
+    return VettedTarget(
+        scheme=parts.scheme,
+        host=host,
+        port=port,
+        address=sockaddr[0],
+        family=family,
+        path=path,
+    )
+
+
+class _PinnedHTTPConnection(http.client.HTTPConnection):
+    """Connects to the vetted address instead of looking the host name up again."""
+
+    def __init__(self, target: VettedTarget, timeout: float) -> None:
+        super().__init__(target.host, target.port, timeout=timeout)
+        self._target = target
+
+    def connect(self) -> None:
+        self.sock = socket.create_connection(
+            (self._target.address, self._target.port), timeout=self.timeout
+        )
+
+
+class _PinnedHTTPSConnection(http.client.HTTPSConnection):
+    def __init__(self, target: VettedTarget, timeout: float) -> None:
+        super().__init__(
+            target.host, target.port, timeout=timeout, context=ssl.create_default_context()
+        )
+        self._target = target
+
+    def connect(self) -> None:
+        sock = socket.create_connection(
+            (self._target.address, self._target.port), timeout=self.timeout
+        )
+        # server_hostname: SNI and certificate checked against the name, not the address.
+        self.sock = self._context.wrap_socket(sock, server_hostname=self._target.host)
+
+
+def fetch_did_document(url: str, *, did: str) -> tuple[dict, str]:
+    """GET a did:web document with every guard on; returns (document, content type)."""
+    deadline = _Deadline(settings.DID_WEB_TIMEOUT_SECONDS)
+    target = vet_url(url, deadline)
+    connection_class = _PinnedHTTPSConnection if target.scheme == "https" else _PinnedHTTPConnection
+    connection = connection_class(target, timeout=deadline.left())
+    response = None
+    try:
+        try:
+            connection.request(
+                "GET",
+                target.path,
+                headers={
+                    "Accept": "application/did+json, application/json;q=0.9",
+                    "User-Agent": USER_AGENT,
+                    "Accept-Encoding": "identity",
+                },
+            )
+            # Kept: http.client drops connection.sock once a "Connection: close" answer
+            # starts, but the body is still read through this socket.
+            sock = connection.sock
+            response = connection.getresponse()
+            status = response.status
+            if 300 <= status < 400:
+                raise ResolutionFailed(
+                    f"the did:web host answered with a redirect ({status}); redirects are "
+                    "not followed"
+                )
+            if status in (404, 410):
+                raise DidNotFound(f"the did:web host has no document for {did}")
+            if status != 200:
+                raise ResolutionFailed(f"the did:web host answered with HTTP {status}")
+            declared = response.getheader("Content-Length")
+            max_bytes = settings.DID_WEB_MAX_BYTES
+            if declared and declared.isdigit() and int(declared) > max_bytes:
+                raise ResolutionFailed(f"the DID document is larger than {max_bytes} bytes")
+            content_type = (response.getheader("Content-Type") or "").split(";")[0].strip()
+            if content_type.lower() not in JSON_CONTENT_TYPES:
+                raise InvalidDidDocument(
+                    f"the did:web host answered with {content_type[:60] or 'no content type'}, "
+                    "not JSON"
+                )
+            body = bytearray()
+            while True:
+                sock.settimeout(deadline.left())
+                chunk = response.read1(_READ_CHUNK)
+                if not chunk:
+                    break
+                body += chunk
+                if len(body) > max_bytes:
+                    raise ResolutionFailed(f"the DID document is larger than {max_bytes} bytes")
+        except TimeoutError:
+            raise ResolutionTimeout(
+                f"the did:web host did not answer within {deadline.seconds:g} s"
+            ) from None
+        except ssl.SSLError as exc:
+            raise ResolutionFailed(f"TLS with the did:web host failed: {exc.reason}") from None
+        except (OSError, http.client.HTTPException) as exc:
+            raise ResolutionFailed(
+                f"could not fetch the DID document ({exc.__class__.__name__})"
+            ) from None
+    finally:
+        if response is not None:
+            response.close()
+        connection.close()
+    try:
+        document = json.loads(bytes(body))
+    except (UnicodeDecodeError, ValueError):
+        raise InvalidDidDocument("the did:web host did not return valid JSON") from None
+    if not isinstance(document, dict):
+        raise InvalidDidDocument("the DID document is not a JSON object")
+    if document.get("id") != did:
+        raise InvalidDidDocument(
+            f"the DID document's id is {str(document.get('id'))[:120]!r}, not the DID resolved"
+        )
+    return document, content_type
+
+
+class RemoteWebResolver(BaseResolver):
+    method = "web"
+    # did:web:<host>[%3A<port>][:<path>...]; segment syntax is checked by identity.dids.
+    pattern = re.compile(r"^did:web:[A-Za-z0-9.-]+(?:%3[Aa][0-9]{1,5})?(?::[^:]+)*$")
+
+    @property
+    def timeout_seconds(self) -> float:  # type: ignore[override]
+        return settings.DID_WEB_TIMEOUT_SECONDS
+
+    def cache_timeout(self) -> int:
+        return settings.DID_WEB_CACHE_SECONDS
+
+    def describe(self) -> dict:
+        return {
+            **super().describe(),
+            "maxBytes": settings.DID_WEB_MAX_BYTES,
+            "httpAllowed": settings.DID_WEB_ALLOW_HTTP,
+            "privateAddressesAllowed": settings.DID_WEB_ALLOW_PRIVATE_ADDRESSES,
+        }
+
+    def resolve(
+        self,
+        parsed: ParsedDid,
+        *,
+        version_id: str | None = None,
+        version_time: datetime | None = None,
+    ) -> DidResolutionResult:
+        if version_id is not None or version_time is not None:
+            raise InvalidOptions("versionId and versionTime are not supported for other hosts")
+        scheme = "http" if settings.DID_WEB_ALLOW_HTTP else "https"
+        url = did_web_url(parsed.did, scheme=scheme)
+        document, content_type = fetch_did_document(url, did=parsed.did)
+        return DidResolutionResult(
+            did_document=document,
+            resolution_metadata={
+                "contentType": DID_JSON if content_type == "application/did+json" else content_type,
+                "retrieved": isoformat(now_utc()),
+                "did": did_metadata(parsed),
+            },
+            document_metadata={},
+        )
