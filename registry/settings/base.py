@@ -86,6 +86,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # 429 for login POSTs after too many failures from one IP + username (registry.api).
+    "registry.api.throttles.LoginThrottleMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -216,6 +218,7 @@ REGISTRY_ADMIN_GROUP = os.environ.get("REGISTRY_ADMIN_GROUP", "registry-administ
 # seconds before further attempts get 429 with Retry-After.
 LOGIN_THROTTLE_ATTEMPTS = int(os.environ.get("LOGIN_THROTTLE_ATTEMPTS", "5"))
 LOGIN_THROTTLE_WINDOW = int(os.environ.get("LOGIN_THROTTLE_WINDOW", "300"))
+LOGIN_THROTTLE_PATHS = ["/admin/login/", "/accounts/login/"]
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "IP Identity Registry API",

@@ -11,3 +11,13 @@ CELERY_TASK_EAGER_PROPAGATES = True
 DID_WEB_ALLOW_PRIVATE_ADDRESSES = True
 DID_WEB_ALLOW_HTTP = True
 REGISTRY_MASTER_KEYS = "test-1:dGVzdC1tYXN0ZXIta2V5LTMyLWJ5dGVzLWxvbmchISE"
+# Rate limits high enough not to disturb other tests; throttle tests lower them with
+# override_settings.
+REST_FRAMEWORK = {
+    **REST_FRAMEWORK,  # noqa: F405
+    "DEFAULT_THROTTLE_RATES": dict.fromkeys(
+        REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"],  # noqa: F405
+        "100000/min",
+    ),
+}
+LOGIN_THROTTLE_ATTEMPTS = 1000
