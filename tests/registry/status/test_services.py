@@ -1,0 +1,245 @@
+"""Allocation, status changes and publishing, with real didkit signatures and the real log."""
+
+from __future__ import annotations
+
+import json
+from hashlib import sha256
+
+import pytest
+from django.test import override_settings
+
+from identity.crypto import didkit_adapter
+from registry.status.bitstring import MIN_LIST_BITS, bitstring_decode, set_indexes
+from registry.status.errors import (
+    CredentialStatusNotFound,
+    StatusEntryExists,
+    StatusInvalidInput,
+    StatusTransitionRefused,
+)
+from registry.status.models import (
+    StatusChange,
+    StatusEntry,
+    StatusList,
+    StatusListVersion,
+    StatusOutbox,
+)
+from registry.status.services import (
+    credential_status_change,
+    status_entry_allocate,
+    status_list_publish,
+    status_outbox_sweep,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def change(django_capture_on_commit_callbacks):
+    """credential_status_change, with its on-commit work (the eager publish task) run."""
+
+    def run(**kwargs):
+        with django_capture_on_commit_callbacks(execute=True):
+            return credential_status_change(**kwargs)
+
+    return run
+
+
+def _latest(status_list: StatusList) -> StatusListVersion:
+    return status_list.versions.order_by("-version").first()
+
+
+def _published_set_bits(status_list: StatusList) -> list[int]:
+    body = json.loads(_latest(status_list).body)
+    return set_indexes(bitstring_decode(body["credentialSubject"]["encodedList"]))
+
+
+def test_allocation_returns_a_statuslist2021_entry_pointing_at_a_published_list(office):
+    status = status_entry_allocate(issuer_did=office.did.did, credential_id="urn:uuid:one")
+    status_list = StatusList.objects.get()
+    url = f"http://localhost:8000/status-lists/{status_list.public_id}"
+    index = int(status["statusListIndex"])
+    assert status == {
+        "id": f"{url}#{index}",
+        "type": "StatusList2021Entry",
+        "statusPurpose": "revocation",
+        "statusListIndex": str(index),
+        "statusListCredential": url,
+    }
+    assert 0 <= index < MIN_LIST_BITS
+    assert status_list.size >= MIN_LIST_BITS
+    entry = StatusEntry.objects.get()
+    assert (entry.credential_id, entry.index, entry.state) == ("urn:uuid:one", index, "active")
+    # The first version (all clear) is published with the list, signed by the office's did:key.
+    version = _latest(status_list)
+    assert version.version == 1
+    body = json.loads(version.body)
+    assert body["type"] == ["VerifiableCredential", "StatusList2021Credential"]
+    assert body["issuer"] == office.did.keys.get().did_key
+    assert body["credentialSubject"]["statusPurpose"] == "revocation"
+    assert didkit_adapter.verify_credential(body).ok
+    assert version.sha256 == sha256(version.body.encode()).hexdigest()
+    assert _published_set_bits(status_list) == []
+
+
+def test_indexes_are_random_not_sequential(office):
+    indexes = [
+        int(
+            status_entry_allocate(issuer_did=office.did.did, credential_id=f"urn:x:{i}")[
+                "statusListIndex"
+            ]
+        )
+        for i in range(40)
+    ]
+    assert len(set(indexes)) == 40
+    assert indexes != sorted(indexes)
+    assert max(indexes) - min(indexes) > 1000  # spread over the list, not 0, 1, 2, ...
+
+
+def test_each_issuer_and_purpose_has_its_own_list(office, other_office):
+    a = status_entry_allocate(issuer_did=office.did.did, credential_id="urn:a")
+    b = status_entry_allocate(
+        issuer_did=office.did.did, credential_id="urn:b", purpose="suspension"
+    )
+    c = status_entry_allocate(issuer_did=other_office.did.did, credential_id="urn:c")
+    d = status_entry_allocate(issuer_did=office.did.did, credential_id="urn:d")
+    assert a["statusListCredential"] == d["statusListCredential"]
+    assert (
+        len({a["statusListCredential"], b["statusListCredential"], c["statusListCredential"]}) == 3
+    )
+    assert b["statusPurpose"] == "suspension"
+
+
+@override_settings(STATUS_LIST_SIZE=16)
+def test_a_full_list_rolls_over_to_a_new_one_and_never_reuses_an_index(office):
+    statuses = [
+        status_entry_allocate(issuer_did=office.did.did, credential_id=f"urn:full:{i}")
+        for i in range(40)
+    ]
+    lists = list(StatusList.objects.order_by("sequence"))
+    assert [sl.sequence for sl in lists] == [1, 2, 3]
+    assert [sl.is_full for sl in lists] == [True, True, False]
+    pairs = {(s["statusListCredential"], s["statusListIndex"]) for s in statuses}
+    assert len(pairs) == 40
+    assert StatusEntry.objects.filter(status_list=lists[0]).count() == 16
+
+
+def test_allocation_refuses_bad_input_and_changes_nothing(office):
+    with pytest.raises(StatusInvalidInput):
+        status_entry_allocate(issuer_did=office.did.did, credential_id="urn:x", purpose="expiry")
+    with pytest.raises(StatusInvalidInput):
+        status_entry_allocate(issuer_did="did:web:elsewhere.example", credential_id="urn:x")
+    with pytest.raises(StatusInvalidInput):
+        status_entry_allocate(issuer_did=office.did.did, credential_id="")
+    assert not StatusEntry.objects.exists()
+    status_entry_allocate(issuer_did=office.did.did, credential_id="urn:x")
+    with pytest.raises(StatusEntryExists):
+        status_entry_allocate(issuer_did=office.did.did, credential_id="urn:x")
+    assert StatusEntry.objects.count() == 1
+
+
+def test_revoke_publishes_a_new_signed_version_with_that_bit_set(office, change):
+    status = status_entry_allocate(issuer_did=office.did.did, credential_id="urn:r")
+    other = status_entry_allocate(issuer_did=office.did.did, credential_id="urn:keep")
+    result = change(issuer=office, credential_id="urn:r", action="revoke", reason="fraud")
+    assert result.changed
+    status_list = StatusList.objects.get()
+    assert _latest(status_list).version == 2  # eager task in unit tests, on commit
+    assert _published_set_bits(status_list) == [int(status["statusListIndex"])]
+    assert int(other["statusListIndex"]) not in _published_set_bits(status_list)
+    assert not StatusOutbox.objects.filter(published_at__isnull=True).exists()
+    change = StatusChange.objects.get()
+    assert (change.from_state, change.to_state, change.reason) == ("active", "revoked", "fraud")
+    assert change.outbox.version.version == 2
+
+
+def test_suspend_and_reinstate_a_suspendable_credential(office, change):
+    status = status_entry_allocate(
+        issuer_did=office.did.did, credential_id="urn:s", purpose="suspension"
+    )
+    index = int(status["statusListIndex"])
+    status_list = StatusList.objects.get(purpose="suspension")
+    change(issuer=office, credential_id="urn:s", action="suspend")
+    assert _published_set_bits(status_list) == [index]
+    change(issuer=office, credential_id="urn:s", action="reinstate")
+    assert _published_set_bits(status_list) == []
+    assert _latest(status_list).version == 3
+    # Revoking a suspendable credential is final: bit set for good, state revoked.
+    change(issuer=office, credential_id="urn:s", action="revoke")
+    assert _published_set_bits(status_list) == [index]
+    assert StatusEntry.objects.get().state == "revoked"
+    with pytest.raises(StatusTransitionRefused):
+        credential_status_change(issuer=office, credential_id="urn:s", action="reinstate")
+    with pytest.raises(StatusTransitionRefused):
+        credential_status_change(issuer=office, credential_id="urn:s", action="suspend")
+    assert StatusEntry.objects.get().state == "revoked"
+
+
+def test_repeating_a_change_in_effect_is_a_no_op_without_a_new_version(office, change):
+    status_entry_allocate(issuer_did=office.did.did, credential_id="urn:n")
+    change(issuer=office, credential_id="urn:n", action="revoke")
+    again = change(issuer=office, credential_id="urn:n", action="revoke")
+    assert not again.changed
+    assert StatusListVersion.objects.count() == 2
+    assert StatusChange.objects.count() == 1
+
+
+def test_bad_changes_are_refused_and_change_nothing(office, other_office):
+    status_entry_allocate(issuer_did=office.did.did, credential_id="urn:mine")
+    before = (
+        StatusChange.objects.count(),
+        StatusOutbox.objects.count(),
+        StatusListVersion.objects.count(),
+    )
+    with pytest.raises(CredentialStatusNotFound):
+        credential_status_change(issuer=office, credential_id="urn:unknown", action="revoke")
+    # Another issuer's credential is exactly as unknown as a missing one.
+    with pytest.raises(CredentialStatusNotFound):
+        credential_status_change(issuer=other_office, credential_id="urn:mine", action="revoke")
+    with pytest.raises(StatusInvalidInput):
+        credential_status_change(issuer=office, credential_id="urn:mine", action="delete")
+    # Issued with purpose revocation: cannot be suspended.
+    with pytest.raises(StatusTransitionRefused):
+        credential_status_change(issuer=office, credential_id="urn:mine", action="suspend")
+    assert StatusEntry.objects.get().state == "active"
+    after = (
+        StatusChange.objects.count(),
+        StatusOutbox.objects.count(),
+        StatusListVersion.objects.count(),
+    )
+    assert after == before
+
+
+def test_publish_is_idempotent_and_the_sweep_publishes_what_the_queue_missed(office, monkeypatch):
+    status = status_entry_allocate(issuer_did=office.did.did, credential_id="urn:q")
+    status_list = StatusList.objects.get()
+    assert status_list_publish(status_list_id=status_list.pk) is None  # nothing pending
+    # A change whose publish message was lost: write the change with the enqueue failing.
+    from registry.status import services
+
+    monkeypatch.setattr(services, "status_list_publish_enqueue", lambda list_id: False)
+    credential_status_change(issuer=office, credential_id="urn:q", action="revoke")
+    monkeypatch.undo()
+    assert StatusOutbox.objects.filter(published_at__isnull=True).count() == 1
+    assert _latest(status_list).version == 1
+    assert status_outbox_sweep() == 1
+    assert _latest(status_list).version == 2
+    assert _published_set_bits(status_list) == [int(status["statusListIndex"])]
+    assert status_outbox_sweep() == 0
+    assert status_list_publish(status_list_id=status_list.pk) is None
+    assert StatusListVersion.objects.count() == 2
+
+
+def test_every_published_version_is_anchored_once_in_the_log(office, change):
+    from registry.anchoring.models import LogLeaf
+
+    status_entry_allocate(issuer_did=office.did.did, credential_id="urn:l1")
+    status_entry_allocate(issuer_did=office.did.did, credential_id="urn:l2")
+    change(issuer=office, credential_id="urn:l1", action="revoke")
+    change(issuer=office, credential_id="urn:l2", action="revoke")
+    versions = list(StatusListVersion.objects.order_by("version"))
+    leaves = list(LogLeaf.objects.filter(kind="status-list").order_by("index"))
+    assert len(leaves) == len(versions) == 3
+    for version, leaf in zip(versions, leaves, strict=True):
+        assert leaf.key == f"{version.status_list.public_id}:{version.version}"
+        assert leaf.data["sha256"] == version.sha256 == sha256(version.body.encode()).hexdigest()
+        assert version.anchor_leaf_index == leaf.index
