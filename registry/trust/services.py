@@ -494,3 +494,161 @@ def trusted_issuers(*, at: datetime | None = None) -> list[dict]:
         entry["credential_types"] = sorted(set(entry["credential_types"]) | set(types))
         entry["accreditations"].append(acc.pk)
     return list(issuers.values())
+
+
+# ---------------------------------------------------------------------------------------------
+# Offices: members and signing keys (acting users are checked; None/labels are the system)
+
+
+def office_get(*, st3_code: str) -> Participant:
+    """An office by ST.3 code (offices are public), or 404."""
+    from django.http import Http404
+
+    office = (
+        Participant.objects.select_related("did")
+        .filter(kind=Participant.Kind.OFFICE, st3_code=(st3_code or "").upper())
+        .first()
+    )
+    if office is None:
+        raise Http404(f"No office with ST.3 code {st3_code!r}.")
+    return office
+
+
+@transaction.atomic
+def office_member_add(*, actor, office: Participant, user, role: str, request=None):
+    """Make `user` an officer (or administrator) of `office`. Office administrators add
+    officers; only registry administrators add office administrators."""
+    from .models import OfficeMembership
+    from .roles import is_registry_admin
+
+    if role not in OfficeMembership.Role.values:
+        raise ValidationError(f"role must be one of {', '.join(OfficeMembership.Role.values)}")
+    if office.kind != Participant.Kind.OFFICE:
+        raise ValidationError("members belong to IP offices")
+    if not is_system_actor(actor):
+        require_office_admin(actor, office)
+        if role == OfficeMembership.Role.ADMIN and not is_registry_admin(actor):
+            from django.core.exceptions import PermissionDenied
+
+            raise PermissionDenied(
+                "Only a registry administrator may appoint office administrators."
+            )
+    if not user.is_active:
+        raise ValidationError("this user account is inactive")
+    existing = OfficeMembership.objects.filter(user=user).exclude(office=office).first()
+    if existing is not None:
+        raise ValidationError(
+            f"{user.get_username()} already works for {existing.office.display_name}"
+        )
+    membership, created = OfficeMembership.objects.update_or_create(
+        user=user, office=office, defaults={"role": role}
+    )
+    audit_record(
+        actor=actor,
+        action="office.member_add" if created else "office.member_role",
+        target=f"user:{user.get_username()}",
+        data={"office": office.st3_code, "role": role},
+        request=request,
+        office=office.st3_code,
+    )
+    return membership
+
+
+@transaction.atomic
+def office_member_remove(*, actor, office: Participant, user, request=None) -> None:
+    """Remove `user` from `office` (404 if not a member). Office administrators remove
+    officers; only registry administrators remove administrators."""
+    from django.core.exceptions import PermissionDenied
+    from django.http import Http404
+
+    from .models import OfficeMembership
+    from .roles import is_registry_admin
+
+    if not is_system_actor(actor):
+        require_office_admin(actor, office)
+    membership = (
+        OfficeMembership.objects.select_for_update().filter(user=user, office=office).first()
+    )
+    if membership is None:
+        raise Http404("This user is not a member of this office.")
+    if (
+        not is_system_actor(actor)
+        and membership.role == OfficeMembership.Role.ADMIN
+        and not is_registry_admin(actor)
+    ):
+        raise PermissionDenied("Only a registry administrator may remove office administrators.")
+    membership.delete()
+    audit_record(
+        actor=actor,
+        action="office.member_remove",
+        target=f"user:{user.get_username()}",
+        data={"office": office.st3_code, "role": membership.role},
+        request=request,
+        office=office.st3_code,
+    )
+
+
+@transaction.atomic
+def office_signing_key_rotate(*, actor, office: Participant, request=None):
+    """Rotate the issuer's signing key (the DID engine's rotation): new credentials are signed
+    with key-N+1; those signed before keep verifying (the old key stays in the reverse lookup)."""
+    from identity.services import did_key_rotate
+
+    if not is_system_actor(actor):
+        require_office_admin(actor, office)
+    old = office.did.keys.filter(retired_at__isnull=True).order_by("-number").first()
+    key = did_key_rotate(did=office.did)
+    audit_record(
+        actor=actor,
+        action="key.rotate",
+        target=office.did.did,
+        data={"old_key": old.did_key if old else None, "new_key": key.did_key},
+        request=request,
+        office=office.st3_code or "",
+    )
+    return key
+
+
+@transaction.atomic
+def issuer_key_mark_compromised(*, actor, did_key: str, since: datetime, request=None):
+    """Mark a registry key compromised from `since`: proofs it made after that time stop
+    verifying. If the key is still in use it is rotated at once, so issuance goes on with a
+    fresh key. Registry administrators for any key; office administrators for their office's."""
+    from django.http import Http404
+
+    from identity.models import DidKey
+    from identity.services import did_key_mark_compromised, did_key_rotate
+
+    if since.tzinfo is None:
+        raise ValidationError("since must carry a time zone")
+    now = timezone.now()
+    if since > now:
+        raise ValidationError("since cannot be in the future")
+    key = DidKey.objects.select_related("did").filter(did_key=did_key).first()
+    if key is None:
+        raise Http404("No such registry key.")
+    owner = Participant.objects.filter(did=key.did).first()
+    if not is_system_actor(actor):
+        if owner is None or owner.kind != Participant.Kind.OFFICE:
+            require_registry_admin(actor)
+        else:
+            require_office_admin(actor, owner)
+    if key.compromised_at is not None and key.compromised_at <= since:
+        return key  # already compromised from an earlier time: keep the earlier one
+    key = did_key_mark_compromised(did_key=did_key, since=since)
+    rotated = None
+    if key.retired_at is None and key.did.deactivated_at is None:
+        rotated = did_key_rotate(did=key.did, at=now)
+    audit_record(
+        actor=actor,
+        action="key.compromised",
+        target=key.did.did,
+        data={
+            "did_key": did_key,
+            "since": since,
+            "rotated_to": rotated.did_key if rotated else None,
+        },
+        request=request,
+        office=(owner.st3_code or "") if owner else "",
+    )
+    return key

@@ -1,0 +1,107 @@
+"""Rate limits: DRF throttles keyed by client (API key prefix if any, else the client IP) and
+scope, with rates read from settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] at request time
+(so `override_settings` works in tests). Over the limit: 429 with `Retry-After`.
+
+    class VerifyCredentialApi(APIView):
+        throttle_classes = [ScopedRateThrottle]
+        throttle_scope = "verify"          # resolve, verify, trust or public
+
+Login throttling (admin and portal) is `LoginThrottleMiddleware` plus the login signal handlers
+in registry.audit.signals: failures are counted per client IP + username.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from django.conf import settings
+from django.core.cache import cache
+from django.http import JsonResponse
+from rest_framework.throttling import SimpleRateThrottle
+
+from .authentication import request_api_key
+
+
+def throttle_rates() -> dict:
+    return settings.REST_FRAMEWORK.get("DEFAULT_THROTTLE_RATES", {})
+
+
+class ScopedRateThrottle(SimpleRateThrottle):
+    """Like DRF's ScopedRateThrottle, but keyed by API key when the request has one, and with
+    rates looked up per request."""
+
+    cache_format = "throttle_%(scope)s_%(ident)s"
+
+    def allow_request(self, request, view):
+        self.scope = getattr(view, "throttle_scope", None)
+        if not self.scope:
+            return True
+        self.rate = throttle_rates().get(self.scope)
+        if not self.rate:
+            return True
+        self.num_requests, self.duration = self.parse_rate(self.rate)
+        return super().allow_request(request, view)
+
+    def get_rate(self):
+        # Resolved in allow_request (the scope comes from the view).
+        return None
+
+    def get_cache_key(self, request, view):
+        api_key = request_api_key(request)
+        ident = f"key-{api_key.prefix}" if api_key else self.get_ident(request)
+        return self.cache_format % {"scope": self.scope, "ident": ident}
+
+
+# ---------------------------------------------------------------------------------------------
+# Login
+
+
+def _login_key(ip: str | None, username: str) -> str:
+    digest = hashlib.sha256(f"{ip}|{username.strip().lower()}".encode()).hexdigest()[:32]
+    return f"login-failures:{digest}"
+
+
+def login_failure_count(ip: str | None, username: str) -> int:
+    return cache.get(_login_key(ip, username), 0)
+
+
+def login_failure_add(ip: str | None, username: str) -> None:
+    key = _login_key(ip, username)
+    window = settings.LOGIN_THROTTLE_WINDOW
+    if cache.add(key, 1, timeout=window):
+        return
+    try:
+        cache.incr(key)
+    except ValueError:  # expired in between
+        cache.set(key, 1, timeout=window)
+
+
+def login_failures_clear(ip: str | None, username: str) -> None:
+    cache.delete(_login_key(ip, username))
+
+
+class LoginThrottleMiddleware:
+    """Refuse a login POST (to any path in settings.LOGIN_THROTTLE_PATHS) with 429 once its
+    client IP + username has failed LOGIN_THROTTLE_ATTEMPTS times in LOGIN_THROTTLE_WINDOW
+    seconds. Failures are counted by the `user_login_failed` handler, successes clear them."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.method == "POST" and request.path in getattr(
+            settings, "LOGIN_THROTTLE_PATHS", ()
+        ):
+            username = request.POST.get("username", "")
+            ip = request.META.get("REMOTE_ADDR")
+            if login_failure_count(ip, username) >= settings.LOGIN_THROTTLE_ATTEMPTS:
+                response = JsonResponse(
+                    {
+                        "error": "throttled",
+                        "message": "Too many failed logins; try again later.",
+                    },
+                    status=429,
+                )
+                response["Retry-After"] = str(settings.LOGIN_THROTTLE_WINDOW)
+                return response
+        return self.get_response(request)
