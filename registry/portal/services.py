@@ -1,0 +1,549 @@
+"""The portal's write path. Views call these; every rule lives here, and credential issuance,
+status changes and wallet links go through the same services as the API (H3, H5, identity)."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+import re
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core import signing
+from django.core.mail import send_mail
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from identity.errors import IdentityError
+from identity.services import did_link_wallet
+from registry.participants.models import Participant
+from registry.participants.services import ParticipantError, participant_create
+
+from .models import (
+    APPLICANT_CREDENTIAL,
+    REPRESENTATIVE_CREDENTIAL,
+    REQUESTABLE_TYPE_BY_KIND,
+    CredentialRequest,
+    MandateGrant,
+)
+from .selectors import officer_can_act_for
+
+CONFIRM_SALT = "registry.portal.confirm-email"
+CONFIRM_MAX_AGE = 3 * 24 * 3600
+ST13_PATTERN = re.compile(r"^[A-Z]{2}[A-Z0-9]{0,4}[0-9][0-9A-Z./-]{2,30}$")
+LEI_PATTERN = re.compile(r"^[A-Z0-9]{18}[0-9]{2}$")
+ST3_PATTERN = re.compile(r"^[A-Z]{2}$")
+
+
+class PortalError(Exception):
+    """A refused portal action; the message is shown to the user as is (translated)."""
+
+
+def _audit(*, actor, action: str, target: str, data: dict | None = None, request=None) -> None:
+    # The audit app (H6) owns the trail; the portal records its writes there when it exists.
+    try:
+        from registry.audit.services import audit_record
+    except ImportError:  # pragma: no cover - audit app not installed
+        return
+    audit_record(actor=actor, action=action, target=target, data=data, request=request)
+
+
+# --- accounts -------------------------------------------------------------------------------
+
+
+def _username_for(email: str) -> str:
+    return email.strip().lower()[:150]
+
+
+def account_email_taken(email: str) -> bool:
+    user_model = get_user_model()
+    return user_model.objects.filter(email__iexact=email.strip()).exists()
+
+
+@transaction.atomic
+def account_signup(
+    *,
+    email: str,
+    password: str,
+    kind: str,
+    display_name: str,
+    country: str,
+    confirm_url_base: str | None = None,
+):
+    """Create an inactive account and email a signed confirmation link.
+
+    The participant and its registry DID are created on confirmation, not here, so unconfirmed
+    sign-ups never mint DIDs. The sign-up data waits on the user row (first_name holds the
+    display name; the kind and country ride in the signed token)."""
+    if kind not in REQUESTABLE_TYPE_BY_KIND:
+        raise PortalError(_("Choose applicant or agent."))
+    country = (country or "").strip().upper()
+    if not ST3_PATTERN.match(country):
+        raise PortalError(_("Enter a two-letter WIPO ST.3 country code."))
+    display_name = (display_name or "").strip()
+    if not display_name or len(display_name) > 200:
+        raise PortalError(_("Enter a name of 1 to 200 characters."))
+    if account_email_taken(email):
+        raise PortalError(_("An account with this email address already exists."))
+    user_model = get_user_model()
+    user = user_model.objects.create_user(
+        username=_username_for(email),
+        email=email.strip(),
+        password=password,
+        is_active=False,
+    )
+    token = signing.dumps(
+        {"u": user.pk, "k": kind, "n": display_name, "c": country}, salt=CONFIRM_SALT
+    )
+    link = (confirm_url_base or settings.REGISTRY_BASE_URL) + reverse(
+        "portal:confirm-email", args=[token]
+    )
+    body = render_to_string(
+        "registration/confirm_email.txt", {"link": link, "display_name": display_name}
+    )
+    transaction.on_commit(
+        lambda: send_mail(
+            _("Confirm your email address"),
+            body,
+            settings.DEFAULT_FROM_EMAIL,
+            [user.email],
+        )
+    )
+    _audit(actor=user, action="portal.signup", target=f"user:{user.pk}", data={"kind": kind})
+    return user
+
+
+@transaction.atomic
+def account_confirm(*, token: str):
+    """Activate the account named by a confirmation token and give it a participant + DID.
+    Idempotent: confirming twice returns the same user and participant."""
+    try:
+        data = signing.loads(token, salt=CONFIRM_SALT, max_age=CONFIRM_MAX_AGE)
+    except signing.SignatureExpired:
+        raise PortalError(_("This confirmation link has expired. Sign up again.")) from None
+    except signing.BadSignature:
+        raise PortalError(_("This confirmation link is not valid.")) from None
+    user_model = get_user_model()
+    user = user_model.objects.select_for_update().filter(pk=data.get("u")).first()
+    if user is None:
+        raise PortalError(_("This confirmation link is not valid."))
+    participant = user.participants.filter(kind__in=REQUESTABLE_TYPE_BY_KIND).first()
+    if participant is None:
+        try:
+            participant = participant_create(
+                kind=data["k"], display_name=data["n"], country=data["c"], user=user
+            )
+        except ParticipantError as exc:
+            raise PortalError(str(exc)) from None
+    if not user.is_active:
+        user.is_active = True
+        user.save(update_fields=["is_active"])
+        _audit(actor=user, action="portal.email-confirmed", target=participant.did.did)
+    return user, participant
+
+
+# --- credential requests ------------------------------------------------------------------
+
+
+def _clean_claims(credential_type: str, office: Participant, claims: dict) -> dict:
+    """The credentialSubject claims of a request, normalised and checked against the type."""
+    if credential_type == APPLICANT_CREDENTIAL:
+        out = {
+            "name": str(claims.get("name", "")).strip(),
+            "personType": claims.get("personType"),
+            "country": str(claims.get("country", "")).strip().upper(),
+            "address": str(claims.get("address", "")).strip(),
+        }
+        if not out["name"] or len(out["name"]) > 300:
+            raise PortalError(_("Enter a name of 1 to 300 characters."))
+        if out["personType"] not in ("natural", "legal"):
+            raise PortalError(_("Choose natural or legal person."))
+        if not ST3_PATTERN.match(out["country"]):
+            raise PortalError(_("Enter a two-letter WIPO ST.3 country code."))
+        if not out["address"] or len(out["address"]) > 1000:
+            raise PortalError(_("Enter an address."))
+        lei = str(claims.get("lei") or "").strip().upper()
+        if lei:
+            if not LEI_PATTERN.match(lei):
+                raise PortalError(_("A LEI is 20 characters: 18 letters or digits, 2 digits."))
+            out["lei"] = lei
+        party_id = str(claims.get("partyIdentifier") or "").strip()
+        if party_id:
+            if len(party_id) > 100:
+                raise PortalError(_("A party identifier has at most 100 characters."))
+            out["partyIdentifiers"] = [{"office": office.st3_code, "partyIdentifier": party_id}]
+        return out
+    if credential_type == REPRESENTATIVE_CREDENTIAL:
+        out = {
+            "registrationNumber": str(claims.get("registrationNumber", "")).strip(),
+            "office": office.st3_code,
+            "field": claims.get("field"),
+        }
+        if not out["registrationNumber"] or len(out["registrationNumber"]) > 100:
+            raise PortalError(_("Enter your registration number."))
+        if out["field"] not in ("patents", "trademarks", "designs"):
+            raise PortalError(_("Choose patents, trademarks or designs."))
+        return out
+    raise PortalError(_("This credential type cannot be requested."))
+
+
+@transaction.atomic
+def credential_request_create(
+    *, requester: Participant, office: Participant, claims: dict, actor=None
+) -> CredentialRequest:
+    """An applicant asks for an IPApplicantCredential, an agent for an IPRepresentativeCredential."""
+    credential_type = REQUESTABLE_TYPE_BY_KIND.get(requester.kind)
+    if credential_type is None:
+        raise PortalError(_("Only applicants and agents can request credentials."))
+    if office.kind != Participant.Kind.OFFICE:
+        raise PortalError(_("Choose an IP office."))
+    clean = _clean_claims(credential_type, office, claims)
+    if CredentialRequest.objects.filter(
+        requester=requester,
+        office=office,
+        credential_type=credential_type,
+        state=CredentialRequest.State.PENDING,
+    ).exists():
+        raise PortalError(_("You already have a pending request of this type to this office."))
+    request = CredentialRequest.objects.create(
+        requester=requester,
+        office=office,
+        credential_type=credential_type,
+        claims=clean,
+        created_at=timezone.now(),
+    )
+    _audit(
+        actor=actor,
+        action="portal.credential-request.create",
+        target=f"credential-request:{request.pk}",
+        data={"office": office.st3_code, "type": credential_type},
+    )
+    return request
+
+
+def _lock_pending_for_officer(*, request_id: int, officer) -> CredentialRequest:
+    request = (
+        CredentialRequest.objects.select_for_update()
+        .select_related("office", "requester", "requester__did")
+        .filter(pk=request_id)
+        .first()
+    )
+    if request is None or not officer_can_act_for(officer, request.office):
+        raise PortalError(_("No such request in your office's queue."))
+    if request.state != CredentialRequest.State.PENDING:
+        raise PortalError(_("This request has already been decided."))
+    return request
+
+
+@transaction.atomic
+def credential_request_approve(*, request_id: int, officer) -> CredentialRequest:
+    """Issue the requested credential (JSON-LD and VC-JWT, same claims) through the credential
+    service, in this transaction: if issuance is refused nothing changes."""
+    from registry.credentials.services import credential_issue
+
+    request = _lock_pending_for_officer(request_id=request_id, officer=officer)
+    issued = {}
+    for proof_format in ("ldp", "jwt"):
+        try:
+            issued[proof_format] = credential_issue(
+                issuer=request.office,
+                credential_type=request.credential_type,
+                subject_did=request.requester.did.did,
+                claims=request.claims,
+                proof_format=proof_format,
+                actor=officer,
+            )
+        except PortalError:
+            raise
+        except Exception as exc:  # the credential service's refusals carry a clear message
+            raise PortalError(
+                _("The office could not issue this credential: %(reason)s")
+                % {"reason": _error_text(exc)}
+            ) from None
+    request.state = CredentialRequest.State.APPROVED
+    request.decided_at = timezone.now()
+    request.decided_by = officer
+    request.ldp_credential_id = issued["ldp"].credential_id
+    request.jwt_credential_id = issued["jwt"].credential_id
+    request.save(
+        update_fields=[
+            "state",
+            "decided_at",
+            "decided_by",
+            "ldp_credential_id",
+            "jwt_credential_id",
+        ]
+    )
+    _audit(
+        actor=officer,
+        action="portal.credential-request.approve",
+        target=f"credential-request:{request.pk}",
+        data={"credentials": request.credential_ids},
+    )
+    return request
+
+
+@transaction.atomic
+def credential_request_reject(*, request_id: int, officer, reason: str) -> CredentialRequest:
+    reason = (reason or "").strip()
+    if not reason:
+        raise PortalError(_("Give the requester a reason."))
+    request = _lock_pending_for_officer(request_id=request_id, officer=officer)
+    request.state = CredentialRequest.State.REJECTED
+    request.rejection_reason = reason[:2000]
+    request.decided_at = timezone.now()
+    request.decided_by = officer
+    request.save(update_fields=["state", "rejection_reason", "decided_at", "decided_by"])
+    _audit(
+        actor=officer,
+        action="portal.credential-request.reject",
+        target=f"credential-request:{request.pk}",
+    )
+    return request
+
+
+@transaction.atomic
+def credential_request_withdraw(*, request_id: int, requester: Participant) -> CredentialRequest:
+    request = (
+        CredentialRequest.objects.select_for_update()
+        .filter(pk=request_id, requester=requester)
+        .first()
+    )
+    if request is None:
+        raise PortalError(_("No such request."))
+    if request.state != CredentialRequest.State.PENDING:
+        raise PortalError(_("This request has already been decided."))
+    request.state = CredentialRequest.State.WITHDRAWN
+    request.decided_at = timezone.now()
+    request.save(update_fields=["state", "decided_at"])
+    return request
+
+
+def _error_text(exc: Exception) -> str:
+    for attr in ("detail", "message", "reason"):
+        value = getattr(exc, attr, None)
+        if isinstance(value, str) and value:
+            return value
+    return str(exc) or exc.__class__.__name__
+
+
+STATUS_ACTIONS = ("revoke", "suspend", "reinstate")
+
+
+@transaction.atomic
+def office_credential_status_change(
+    *, officer, office: Participant, credential_id: str, action: str
+):
+    """Revoke, suspend or reinstate a credential the officer's office issued, through the
+    status service (the same one `POST /credentials/status` uses). A credential requested
+    through the portal was issued in two formats: both change together."""
+    from registry.credentials.models import IssuedCredential
+    from registry.status.services import credential_status_change
+
+    if action not in STATUS_ACTIONS:
+        raise PortalError(_("Unknown action."))
+    if not officer_can_act_for(officer, office):
+        raise PortalError(_("You are not an officer of this office."))
+    credential = IssuedCredential.objects.filter(credential_id=credential_id, issuer=office).first()
+    if credential is None:
+        raise PortalError(_("No such credential issued by your office."))
+    ids = [credential_id]
+    request = CredentialRequest.objects.filter(ldp_credential_id=credential_id).first() or (
+        CredentialRequest.objects.filter(jwt_credential_id=credential_id).first()
+    )
+    if request is not None:
+        ids = request.credential_ids
+    for cid in ids:
+        try:
+            credential_status_change(credential_id=cid, action=action, issuer=office, actor=officer)
+        except Exception as exc:
+            raise PortalError(_error_text(exc)) from None
+    return ids
+
+
+# --- mandates -----------------------------------------------------------------------------
+
+
+def parse_application_numbers(text: str) -> list[str]:
+    numbers = []
+    for raw in re.split(r"[\s,;]+", text or ""):
+        value = raw.strip().upper()
+        if not value:
+            continue
+        if not ST13_PATTERN.match(value):
+            raise PortalError(
+                _("%(number)s is not a WIPO ST.13 application number (e.g. EP2023000123).")
+                % {"number": raw[:40]}
+            )
+        if value not in numbers:
+            numbers.append(value)
+    return numbers
+
+
+@transaction.atomic
+def mandate_grant(
+    *,
+    applicant: Participant,
+    agent: Participant,
+    office: Participant,
+    right_type: str,
+    application_numbers: list[str],
+    valid_until: dt.date,
+    actor=None,
+) -> MandateGrant:
+    """Issue an IPMandateCredential signed with the applicant's own key (H3's service)."""
+    from registry.credentials.services import credential_issue_mandate
+
+    if applicant.kind != Participant.Kind.APPLICANT:
+        raise PortalError(_("Only applicants grant mandates."))
+    if agent.kind != Participant.Kind.AGENT:
+        raise PortalError(_("Choose an agent."))
+    if office.kind != Participant.Kind.OFFICE:
+        raise PortalError(_("Choose an IP office."))
+    if right_type not in MandateGrant.RightType.values:
+        raise PortalError(_("Choose a right type."))
+    if valid_until <= timezone.now().date():
+        raise PortalError(_("The end date must be in the future."))
+    until = dt.datetime.combine(valid_until, dt.time(23, 59, 59), tzinfo=dt.UTC)
+    claims = {"office": office.st3_code, "rightType": right_type}
+    if application_numbers:
+        claims["applicationNumbers"] = application_numbers
+    claims["validUntil"] = until.isoformat().replace("+00:00", "Z")
+    try:
+        issued = credential_issue_mandate(
+            applicant=applicant,
+            agent_did=agent.did.did,
+            claims=claims,
+            expiration_date=until,
+            actor=actor,
+        )
+    except Exception as exc:
+        raise PortalError(
+            _("The mandate could not be issued: %(reason)s") % {"reason": _error_text(exc)}
+        ) from None
+    grant = MandateGrant.objects.create(
+        applicant=applicant,
+        agent=agent,
+        office=office,
+        right_type=right_type,
+        application_numbers=application_numbers,
+        valid_until=valid_until,
+        credential_id=issued.credential_id,
+        created_at=timezone.now(),
+    )
+    _audit(
+        actor=actor,
+        action="portal.mandate.grant",
+        target=f"mandate:{grant.pk}",
+        data={"agent": agent.did.did, "credential": issued.credential_id},
+    )
+    return grant
+
+
+@transaction.atomic
+def mandate_revoke(*, applicant: Participant, mandate_id: int, actor=None) -> MandateGrant:
+    """Revoke a mandate: its credential's status becomes revoked (the applicant is its issuer)."""
+    from registry.status.services import credential_status_change
+
+    grant = (
+        MandateGrant.objects.select_for_update().filter(pk=mandate_id, applicant=applicant).first()
+    )
+    if grant is None:
+        raise PortalError(_("No such mandate."))
+    if grant.is_revoked:
+        raise PortalError(_("This mandate is already revoked."))
+    try:
+        credential_status_change(
+            credential_id=grant.credential_id, action="revoke", issuer=applicant, actor=actor
+        )
+    except Exception as exc:
+        raise PortalError(_error_text(exc)) from None
+    grant.revoked_at = timezone.now()
+    grant.save(update_fields=["revoked_at"])
+    _audit(actor=actor, action="portal.mandate.revoke", target=f"mandate:{grant.pk}")
+    return grant
+
+
+# --- wallet linking -----------------------------------------------------------------------
+
+
+def parse_presentation(text: str) -> dict | str:
+    """A pasted/uploaded presentation: JSON-LD (an object) or a VC-JWT (a compact string)."""
+    text = (text or "").strip()
+    if not text:
+        raise PortalError(_("Paste or upload a presentation."))
+    if text.startswith("{"):
+        try:
+            document = json.loads(text)
+        except ValueError:
+            raise PortalError(_("This is not valid JSON.")) from None
+        if not isinstance(document, dict):
+            raise PortalError(_("This is not valid JSON."))
+        return document
+    if re.fullmatch(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*", text):
+        return text
+    raise PortalError(_("Paste a JSON-LD document or a JWT."))
+
+
+def _jwt_payload(token: str) -> dict:
+    try:
+        part = token.split(".")[1]
+        payload = json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)))
+    except (ValueError, IndexError):
+        raise PortalError(_("This JWT cannot be read.")) from None
+    if not isinstance(payload, dict):
+        raise PortalError(_("This JWT cannot be read."))
+    return payload
+
+
+def presentation_holder(document: dict | str) -> str:
+    if isinstance(document, str):
+        payload = _jwt_payload(document)
+        vp = payload.get("vp") if isinstance(payload.get("vp"), dict) else {}
+        holder = vp.get("holder") or payload.get("iss")
+    else:
+        holder = document.get("holder")
+        if isinstance(holder, dict):
+            holder = holder.get("id")
+    if not isinstance(holder, str) or not holder:
+        raise PortalError(_("The presentation names no holder."))
+    return holder
+
+
+@dataclass(frozen=True)
+class WalletLinkResult:
+    wallet_did: str
+    linked: bool
+    report: object | None
+
+
+@transaction.atomic
+def wallet_link(
+    *, participant: Participant, presentation: dict | str, challenge: str, actor=None
+) -> WalletLinkResult:
+    """Link a wallet DID after checking its presentation over our challenge (H3's verifier:
+    proof by the holder, purpose authentication, challenge ours, unused and unexpired)."""
+    from registry.credentials.services import presentation_verify
+
+    holder = presentation_holder(presentation)
+    if not holder.startswith(("did:key:", "did:jwk:")):
+        raise PortalError(_("Only did:key and did:jwk wallets can be linked."))
+    report = presentation_verify(presentation, challenge=challenge)
+    if not getattr(report, "verified", False):
+        return WalletLinkResult(wallet_did=holder, linked=False, report=report)
+    try:
+        did_link_wallet(did=participant.did, wallet_did=holder)
+    except IdentityError as exc:
+        raise PortalError(str(exc)) from None
+    _audit(
+        actor=actor,
+        action="portal.wallet.link",
+        target=participant.did.did,
+        data={"wallet": holder},
+    )
+    return WalletLinkResult(wallet_did=holder, linked=True, report=report)

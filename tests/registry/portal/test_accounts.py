@@ -1,0 +1,152 @@
+import re
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core import mail, signing
+from django.test import Client
+from django.urls import reverse
+
+from registry.participants.models import Participant
+from registry.portal.services import CONFIRM_SALT
+
+from . import factories
+
+pytestmark = pytest.mark.django_db
+
+SIGNUP = {
+    "email": "Dana@Example.org",
+    "password1": "a-long-and-unusual-pass",
+    "password2": "a-long-and-unusual-pass",
+    "kind": "applicant",
+    "display_name": "Dana Devices SAS",
+    "country": "fr",
+}
+
+
+def _confirm_link() -> str:
+    assert len(mail.outbox) == 1
+    match = re.search(r"https?://\S+/accounts/confirm/\S+/", mail.outbox[0].body)
+    assert match, mail.outbox[0].body
+    return match.group(0)
+
+
+def test_signup_confirm_login_gives_a_participant_with_a_did(
+    client, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("portal:signup"), SIGNUP)
+    assert response.status_code == 302
+    assert response["Location"] == reverse("portal:signup-done")
+    user = get_user_model().objects.get(email__iexact="dana@example.org")
+    assert not user.is_active
+    assert not Participant.objects.filter(user=user).exists()  # DID only after confirmation
+
+    link = _confirm_link()
+    assert mail.outbox[0].to == [user.email]
+    response = client.get(link[link.index("/accounts/") :])
+    assert response.status_code == 302
+    user.refresh_from_db()
+    assert user.is_active
+    participant = Participant.objects.get(user=user)
+    assert participant.kind == "applicant"
+    assert participant.country == "FR"
+    assert participant.did.did.startswith("did:web:")
+    assert ":applicants:" in participant.did.did
+
+    # Confirming twice changes nothing.
+    client.get(link[link.index("/accounts/") :])
+    assert Participant.objects.filter(user=user).count() == 1
+
+    response = client.post(
+        reverse("portal:login"),
+        {"username": "dana@example.org", "password": SIGNUP["password1"]},
+    )
+    assert response.status_code == 302
+    assert response["Location"] == reverse("portal:dashboard")
+    page = client.get(reverse("portal:dashboard"))
+    assert participant.did.did in page.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"email": "not-an-email"}, "email"),
+        ({"password2": "something-else-entirely"}, "password2"),
+        ({"password1": "12345678", "password2": "12345678"}, "password1"),
+        ({"kind": "office"}, "kind"),
+        ({"country": "FRA"}, "country"),
+        ({"display_name": ""}, "display_name"),
+    ],
+)
+def test_signup_validation(client, change, field):
+    response = client.post(reverse("portal:signup"), {**SIGNUP, **change})
+    assert response.status_code == 200
+    assert field in response.context["form"].errors
+    assert not get_user_model().objects.exists()
+    assert 'aria-invalid="true"' in response.content.decode()
+
+
+def test_signup_refuses_a_taken_email(client, alice):
+    response = client.post(reverse("portal:signup"), {**SIGNUP, "email": "ALICE@example.org"})
+    assert "email" in response.context["form"].errors
+    assert get_user_model().objects.count() == 1
+
+
+@pytest.mark.parametrize("token", ["garbage", signing.dumps({"u": 999}, salt="other-salt")])
+def test_confirm_refuses_bad_tokens(client, token):
+    response = client.get(reverse("portal:confirm-email", args=[token]))
+    assert response.status_code == 400
+    assert not Participant.objects.exists()
+
+
+def test_confirm_refuses_an_expired_token(client, monkeypatch):
+    user = factories.user("late@example.org", is_active=False)
+    token = signing.dumps({"u": user.pk, "k": "agent", "n": "Late", "c": "FR"}, salt=CONFIRM_SALT)
+    monkeypatch.setattr("registry.portal.services.CONFIRM_MAX_AGE", -1)
+    response = client.get(reverse("portal:confirm-email", args=[token]))
+    assert response.status_code == 400
+    user.refresh_from_db()
+    assert not user.is_active
+
+
+def test_unconfirmed_user_cannot_log_in(client, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("portal:signup"), SIGNUP)
+    response = client.post(
+        reverse("portal:login"),
+        {"username": SIGNUP["email"], "password": SIGNUP["password1"]},
+    )
+    assert response.status_code == 200
+    assert response.context["form"].errors
+
+
+def test_password_reset_flow(client, alice, django_capture_on_commit_callbacks):
+    response = client.post(reverse("portal:password_reset"), {"email": "alice@example.org"})
+    assert response.status_code == 302
+    assert len(mail.outbox) == 1
+    path = re.search(r"https?://[^/\s]+(/accounts/reset/\S+/)", mail.outbox[0].body).group(1)
+    response = client.get(path, follow=True)
+    assert response.context["validlink"]
+    form_url = response.redirect_chain[-1][0]
+    response = client.post(
+        form_url, {"new_password1": "brand-new-secret-42", "new_password2": "brand-new-secret-42"}
+    )
+    assert response.status_code == 302
+    assert client.login(username="alice@example.org", password="brand-new-secret-42")
+
+
+def test_logout_is_a_post_and_forms_carry_csrf(alice):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(alice.user)
+    page = client.get(reverse("portal:dashboard")).content.decode()
+    assert page.count("csrfmiddlewaretoken") >= 2  # logout and language forms at least
+    assert client.post(reverse("portal:logout")).status_code == 403  # no token
+    assert client.get(reverse("portal:logout")).status_code == 405
+
+
+def test_french_pages(client):
+    client.post(reverse("portal:set_language"), {"language": "fr", "next": "/"})
+    page = client.get(reverse("portal:signup")).content.decode()
+    assert 'lang="fr"' in page
+    assert "Créer mon compte" in page
+    assert "Adresse e-mail" in page
