@@ -9,6 +9,7 @@ The schema is OpenAPI 3.0 (`nullable`), converted here to JSON Schema for `jsons
 from __future__ import annotations
 
 import functools
+import json
 import re
 
 import jsonschema
@@ -47,20 +48,30 @@ def _path_template(schema: dict, path: str) -> str:
     raise AssertionError(f"{path} is not in the OpenAPI schema")
 
 
-def response_schema(path: str, method: str, status: int) -> dict:
+def response_schema(path: str, method: str, status: int, media_type: str | None = None) -> dict:
     schema = openapi_schema()
     operation = schema["paths"][_path_template(schema, path)][method.lower()]
     responses = operation["responses"]
     assert str(status) in responses, f"{method} {path}: status {status} is not documented"
     content = responses[str(status)].get("content", {})
-    body = content.get("application/json") or next(iter(content.values()), None)
+    if media_type is not None:
+        body = content.get(media_type)
+        assert body is not None, f"{method} {path} {status}: {media_type} is not documented"
+    else:
+        body = content.get("application/json") or next(iter(content.values()), None)
     assert body is not None, f"{method} {path} {status}: no documented body"
     return {**_to_json_schema(body["schema"]), "components": _to_json_schema(schema["components"])}
 
 
-def assert_response_matches_schema(response, path: str | None = None, method: str = "GET"):
-    """Validate `response.json()` against the documented body for its path, method and status."""
+def assert_response_matches_schema(
+    response, path: str | None = None, method: str = "GET", media_type: str | None = None
+):
+    """Validate the response body against the documented body for its path, method and status
+    (and `media_type`, for operations documenting several representations)."""
     path = path or response.wsgi_request.path
-    validator = jsonschema.Draft202012Validator(response_schema(path, method, response.status_code))
-    errors = sorted(validator.iter_errors(response.json()), key=lambda e: list(e.path))
+    validator = jsonschema.Draft202012Validator(
+        response_schema(path, method, response.status_code, media_type)
+    )
+    body = json.loads(response.content)
+    errors = sorted(validator.iter_errors(body), key=lambda e: list(e.path))
     assert not errors, "\n".join(f"{list(e.path)}: {e.message}" for e in errors)
