@@ -1,0 +1,373 @@
+"""Issuing credentials: the one path used by the API, the admin and the management command.
+
+Every issuance checks who may issue what, validates the credential against its type's schema,
+embeds a status entry (status app), signs with the issuer's current did:key through the crypto
+adapter, records an `IssuedCredential` and an audit row, all in one transaction.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import uuid
+from datetime import UTC, datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from identity.crypto import didkit_adapter
+from identity.crypto.errors import CryptoError
+from identity.services import did_signing_key, registry_did_ensure
+from registry.audit.services import audit_record
+from registry.participants.models import Participant
+
+from .context import CREDENTIAL_TYPES, credential_contexts
+from .errors import CredentialRequestInvalid, IssuanceRefused
+from .models import Challenge, IssuedCredential
+from .schemas import schema_errors
+
+logger = logging.getLogger(__name__)
+
+ACCREDITATION_TYPE = "IPOfficeAccreditationCredential"
+MANDATE_TYPE = "IPMandateCredential"
+OFFICE_TYPES = ("IPApplicantCredential", "IPRepresentativeCredential")
+PROOF_FORMATS = ("ldp", "jwt")
+
+
+def format_datetime(value: datetime) -> str:
+    """XML Schema dateTime in UTC with seconds precision, as VC 1.1 credentials carry it."""
+    return value.astimezone(UTC).replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_datetime(value) -> datetime | None:
+    """Parse an RFC 3339 date-time (timezone required); None if it is not one."""
+    if not isinstance(value, str) or len(value) > 64:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        return None
+    return parsed
+
+
+def _status_entry(*, issuer_did: str, credential_id: str) -> dict | None:
+    try:
+        from registry.status.services import status_entry_allocate
+    except ImportError:  # the status app is not deployed yet: credentials carry no status
+        return None
+    return status_entry_allocate(issuer_did=issuer_did, credential_id=credential_id)
+
+
+def _accreditation_refusal(*, issuer: Participant, credential_type: str, at: datetime) -> str:
+    """Empty if `issuer` may issue `credential_type` at `at`, else the reason."""
+    from registry.trust.services import accreditation_check
+
+    verdict = accreditation_check(issuer=issuer, credential_type=credential_type, at=at)
+    return "" if verdict.authorized else (verdict.reason or "not accredited")
+
+
+def _actor_label(actor) -> str:
+    if actor is None:
+        return ""
+    return str(actor)[:200]
+
+
+def _build_and_sign(
+    *,
+    issuer_did: str,
+    issuer_participant: Participant | None,
+    credential_type: str,
+    subject_did: str,
+    claims: dict,
+    proof_format: str,
+    expiration_date: datetime | None,
+    actor,
+    now: datetime,
+    request=None,
+) -> IssuedCredential:
+    if proof_format not in PROOF_FORMATS:
+        raise CredentialRequestInvalid(f"proofFormat must be one of {', '.join(PROOF_FORMATS)}")
+    if not isinstance(claims, dict):
+        raise CredentialRequestInvalid("credentialSubject must be a JSON object")
+    if "id" in claims and claims["id"] != subject_did:
+        raise CredentialRequestInvalid("credentialSubject.id does not match the subject DID")
+    if expiration_date is not None:
+        if timezone.is_naive(expiration_date):
+            raise CredentialRequestInvalid("expirationDate needs a timezone")
+        if expiration_date <= now:
+            raise CredentialRequestInvalid("expirationDate must be in the future")
+    credential_id = f"urn:uuid:{uuid.uuid4()}"
+    issued_at = now.replace(microsecond=0)
+    subject = {"id": subject_did, **{k: v for k, v in claims.items() if k != "id"}}
+
+    with transaction.atomic():
+        signing_key, pair = did_signing_key(issuer_did)
+        status = _status_entry(issuer_did=issuer_did, credential_id=credential_id)
+        credential: dict = {
+            "@context": credential_contexts(with_status=status is not None),
+            "id": credential_id,
+            "type": ["VerifiableCredential", credential_type],
+            "issuer": {"id": signing_key.did_key, "registryDid": issuer_did},
+            "issuanceDate": format_datetime(issued_at),
+            "credentialSubject": subject,
+        }
+        if expiration_date is not None:
+            credential["expirationDate"] = format_datetime(expiration_date)
+        if status is not None:
+            credential["credentialStatus"] = status
+        problems = schema_errors(credential_type, credential)
+        if problems:
+            raise CredentialRequestInvalid(
+                "the credential does not match the schema of " + credential_type,
+                problems=problems,
+            )
+        try:
+            document = didkit_adapter.issue_credential(
+                credential, key=pair, proof_format=proof_format
+            )
+        except CryptoError as exc:
+            # An undefined term or a value JSON-LD cannot expand: the caller's input.
+            raise CredentialRequestInvalid(f"the credential cannot be signed: {exc}") from None
+        issued = IssuedCredential.objects.create(
+            credential_id=credential_id,
+            credential_type=credential_type,
+            issuer=issuer_participant,
+            issuer_did=issuer_did,
+            issuer_did_key=signing_key.did_key,
+            subject_did=subject_did,
+            issued_at=issued_at,
+            expires_at=expiration_date,
+            proof_format=proof_format,
+            document=document,
+            issued_by=_actor_label(actor),
+        )
+        audit_record(
+            actor=actor,
+            request=request,
+            action="credential.issue",
+            target=credential_id,
+            data={
+                "type": credential_type,
+                "issuer": issuer_did,
+                "subject": subject_did,
+                "format": proof_format,
+            },
+        )
+    return issued
+
+
+def credential_issue(
+    *,
+    issuer: Participant,
+    credential_type: str,
+    subject_did: str,
+    claims: dict,
+    proof_format: str = "ldp",
+    expiration_date: datetime | None = None,
+    actor=None,
+    request=None,
+) -> IssuedCredential:
+    """Issue an office credential (IPApplicantCredential, IPRepresentativeCredential) signed
+    with the office's current did:key. Refused (IssuanceRefused, 403) unless the office is
+    accredited for the type now; CredentialRequestInvalid (400) if the subject does not match
+    the type's schema. Mandates and accreditations have their own services."""
+    if credential_type not in CREDENTIAL_TYPES:
+        raise CredentialRequestInvalid(
+            f"unknown credential type {str(credential_type)[:80]!r}; "
+            f"expected one of {', '.join(CREDENTIAL_TYPES)}"
+        )
+    if credential_type == MANDATE_TYPE:
+        if issuer.kind != Participant.Kind.APPLICANT:
+            raise IssuanceRefused(
+                "an IPMandateCredential is issued by the applicant itself", code="wrongIssuer"
+            )
+        return credential_issue_mandate(
+            applicant=issuer,
+            agent_did=(claims or {}).get("agent", ""),
+            claims=claims,
+            subject_did=subject_did,
+            proof_format=proof_format,
+            expiration_date=expiration_date,
+            actor=actor,
+            request=request,
+        )
+    if credential_type == ACCREDITATION_TYPE:
+        raise IssuanceRefused(
+            "IPOfficeAccreditationCredential is issued by the registry only", code="wrongIssuer"
+        )
+    if issuer.kind != Participant.Kind.OFFICE:
+        raise IssuanceRefused(f"only IP offices issue {credential_type}", code="wrongIssuer")
+    now = timezone.now()
+    reason = _accreditation_refusal(issuer=issuer, credential_type=credential_type, at=now)
+    if reason:
+        raise IssuanceRefused(
+            f"{issuer.st3_code} is not accredited to issue {credential_type}: {reason}"
+        )
+    return _build_and_sign(
+        issuer_did=issuer.did.did,
+        issuer_participant=issuer,
+        credential_type=credential_type,
+        subject_did=subject_did,
+        claims=claims,
+        proof_format=proof_format,
+        expiration_date=expiration_date,
+        actor=actor,
+        now=now,
+        request=request,
+    )
+
+
+def credential_issue_mandate(
+    *,
+    applicant: Participant,
+    agent_did: str,
+    claims: dict,
+    subject_did: str | None = None,
+    proof_format: str = "ldp",
+    expiration_date: datetime | None = None,
+    actor=None,
+    request=None,
+) -> IssuedCredential:
+    """An IPMandateCredential: the applicant (subject and issuer, signing with its own registry
+    key) authorises `agent_did` before `claims["office"]` for `claims["rightType"]`. Its
+    `validUntil`, when given, is also the credential's expirationDate."""
+    if applicant.kind != Participant.Kind.APPLICANT:
+        raise IssuanceRefused("a mandate is issued by an applicant", code="wrongIssuer")
+    applicant_did = applicant.did.did
+    if subject_did not in (None, applicant_did):
+        raise CredentialRequestInvalid("the subject of a mandate is the applicant issuing it")
+    claims = {**(claims or {}), "agent": agent_did}
+    if expiration_date is None and "validUntil" in claims:
+        expiration_date = parse_datetime(claims["validUntil"])
+    return _build_and_sign(
+        issuer_did=applicant_did,
+        issuer_participant=applicant,
+        credential_type=MANDATE_TYPE,
+        subject_did=applicant_did,
+        claims=claims,
+        proof_format=proof_format,
+        expiration_date=expiration_date,
+        actor=actor,
+        now=timezone.now(),
+        request=request,
+    )
+
+
+def credential_issue_accreditation(
+    *,
+    office: Participant,
+    credential_types: list[str],
+    valid_from: datetime | None = None,
+    valid_until: datetime | None = None,
+    proof_format: str = "ldp",
+    actor=None,
+    request=None,
+) -> IssuedCredential:
+    """An IPOfficeAccreditationCredential signed by the registry's own key: `office` is an
+    accredited issuer of `credential_types` from `valid_from` (until `valid_until`, which is
+    also the credential's expirationDate)."""
+    if office.kind != Participant.Kind.OFFICE:
+        raise CredentialRequestInvalid("only IP offices are accredited")
+    now = timezone.now()
+    valid_from = valid_from or now
+    if valid_until is not None and valid_until <= now:
+        raise CredentialRequestInvalid("validUntil must be in the future")
+    registry = registry_did_ensure()
+    return _build_and_sign(
+        issuer_did=registry.did,
+        issuer_participant=None,
+        credential_type=ACCREDITATION_TYPE,
+        subject_did=office.did.did,
+        claims={
+            "office": office.st3_code,
+            "credentialTypes": list(credential_types),
+            "validFrom": format_datetime(valid_from),
+        },
+        proof_format=proof_format,
+        expiration_date=valid_until,
+        actor=actor,
+        now=now,
+        request=request,
+    )
+
+
+def credential_get_for_office(*, office: Participant, credential_id: str) -> IssuedCredential:
+    """An issued credential, readable by its issuing office only (404 otherwise, so that ids
+    of other offices' credentials are not confirmed)."""
+    from registry.api.errors import ApiError
+
+    if not credential_id.startswith("urn:uuid:"):
+        credential_id = f"urn:uuid:{credential_id}"
+    issued = (
+        IssuedCredential.objects.filter(credential_id=credential_id.lower(), issuer=office)
+        .select_related("issuer")
+        .first()
+    )
+    if issued is None:
+        raise ApiError(
+            "No such credential issued by this office.", code="notFound", status_code=404
+        )
+    return issued
+
+
+def credential_get_for_subject(*, subject_did: str, credential_id: str) -> IssuedCredential:
+    """An issued credential, readable by its subject (the portal uses this)."""
+    from registry.api.errors import ApiError
+
+    issued = IssuedCredential.objects.filter(
+        credential_id=credential_id, subject_did=subject_did
+    ).first()
+    if issued is None:
+        raise ApiError("No such credential about this subject.", code="notFound", status_code=404)
+    return issued
+
+
+def challenge_create(*, domain: str | None = None) -> Challenge:
+    """A fresh presentation challenge, valid for CREDENTIALS_CHALLENGE_TTL_SECONDS, usable once."""
+    now = timezone.now()
+    ttl = getattr(settings, "CREDENTIALS_CHALLENGE_TTL_SECONDS", 300)
+    return Challenge.objects.create(
+        value=secrets.token_urlsafe(24),
+        domain=(domain or "")[:255],
+        created_at=now,
+        expires_at=now + timedelta(seconds=ttl),
+    )
+
+
+def challenge_claim(*, value: str, domain: str | None) -> str:
+    """Use a challenge up: empty string on success, else why not. A conditional UPDATE claims it,
+    so of two concurrent presentations with the same challenge exactly one succeeds."""
+    if not isinstance(value, str) or not value or len(value) > 64:
+        return "no challenge was given"
+    now = timezone.now()
+    challenge = Challenge.objects.filter(value=value).first()
+    if challenge is None:
+        return "this challenge was not issued by the registry"
+    if challenge.domain and challenge.domain != (domain or ""):
+        return "the domain does not match the challenge's domain"
+    claimed = Challenge.objects.filter(
+        pk=challenge.pk, used_at__isnull=True, expires_at__gt=now
+    ).update(used_at=now)
+    if claimed == 1:
+        return ""
+    if (
+        challenge.used_at is not None
+        or Challenge.objects.filter(pk=challenge.pk, used_at__isnull=False).exists()
+    ):
+        return "this challenge was already used (replay)"
+    return "this challenge has expired"
+
+
+def credential_verify(document, **kwargs):
+    from .verification import credential_verify as verify
+
+    return verify(document, **kwargs)
+
+
+def presentation_verify(document, *, challenge, domain=None):
+    from .verification import presentation_verify as verify
+
+    return verify(document, challenge=challenge, domain=domain)
