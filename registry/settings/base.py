@@ -229,6 +229,9 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "0.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "CredentialStatusValueEnum": "registry.status.apis.STATUS_VALUES",
+    },
 }
 
 # Request bodies above this are refused with 413 before parsing.
