@@ -123,6 +123,15 @@ DEMO_STEPS: list[Callable[[DemoContext], None]] = [
 ]
 
 
+def _step_accreditations(ctx: DemoContext) -> None:
+    from registry.trust.demo import step_accreditations
+
+    step_accreditations(ctx)
+
+
+DEMO_STEPS.append(_step_accreditations)
+
+
 def demo_data_load(*, say: Callable[[str], None] | None = None) -> DemoContext:
     """Load the demo data; running it again changes nothing. Each step is atomic."""
     ctx = DemoContext(say=say or (lambda _line: None))
