@@ -1,0 +1,334 @@
+"""Verify the registry's anchoring log from the outside: no database, no Django, only HTTP.
+
+    python -m registry.anchoring.verify --server http://127.0.0.1:8000 [--key KEY] \\
+        [--status-list ID --version N | --leaf-hash HEX | --kind K --key-name KEY] \\
+        [--old-checkpoint FILE] [--save-checkpoint FILE] [--audit]
+
+(`python manage.py verify_log` takes the same options.) Every check trusts only the checkpoint
+signature (with `--key`, or the key the server publishes at `/log/key`, which is then merely
+trust on first use) and recomputes hashes itself: leaf hashes from the entries' bytes, roots
+from proofs (RFC 9162), and, with `--audit`, the whole tree from every entry.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import hashlib
+import json
+import sys
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import rfc8785
+
+from . import merkle, note
+
+MAX_RESPONSE_BYTES = 32 * 1024 * 1024
+
+
+class VerificationFailed(Exception):
+    """The log does not verify: what was checked and why it failed."""
+
+
+class LogClient:
+    """A minimal read-only client of the `/log/...` API."""
+
+    def __init__(self, server: str, *, timeout: float = 10.0) -> None:
+        parsed = urllib.parse.urlsplit(server)
+        if parsed.scheme not in {"http", "https"} or not parsed.netloc:
+            raise ValueError("--server must be an http(s) URL")
+        self.base = server.rstrip("/")
+        self.timeout = timeout
+
+    def _get(self, path: str, params: dict | None = None) -> tuple[int, bytes]:
+        url = self.base + path + ("?" + urllib.parse.urlencode(params) if params else "")
+        request = urllib.request.Request(url, headers={"Accept": "application/json, text/plain"})  # noqa: S310 - scheme checked above
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310
+                return response.status, response.read(MAX_RESPONSE_BYTES)
+        except urllib.error.HTTPError as exc:
+            return exc.code, exc.read(MAX_RESPONSE_BYTES)
+        except (urllib.error.URLError, OSError) as exc:
+            raise VerificationFailed(f"cannot reach {url}: {exc}") from None
+
+    def _json(self, path: str, params: dict | None = None) -> dict:
+        status, body = self._get(path, params)
+        try:
+            payload = json.loads(body)
+        except ValueError:
+            raise VerificationFailed(f"{path}: HTTP {status}, not JSON") from None
+        if status != 200:
+            raise VerificationFailed(
+                f"{path}: HTTP {status} {payload.get('error', '')}: {payload.get('message', '')}"
+            )
+        return payload
+
+    def checkpoint(self) -> str:
+        status, body = self._get("/log/checkpoint")
+        if status != 200:
+            raise VerificationFailed(f"/log/checkpoint: HTTP {status}")
+        return body.decode()
+
+    def key(self) -> dict:
+        return self._json("/log/key")
+
+    def inclusion(self, leaf_hash: bytes, tree_size: int) -> dict:
+        return self._json(
+            "/log/proof/inclusion", {"leaf_hash": leaf_hash.hex(), "tree_size": tree_size}
+        )
+
+    def consistency(self, first: int, second: int) -> dict:
+        return self._json("/log/proof/consistency", {"first": first, "second": second})
+
+    def entries(self, start: int, end: int) -> list[dict]:
+        return self._json("/log/entries", {"start": start, "end": end})["entries"]
+
+    def leaf(self, kind: str, key: str) -> dict:
+        return self._json("/log/leaf", {"kind": kind, "key": key})
+
+
+def _unhex(values: Sequence[str], what: str) -> list[bytes]:
+    try:
+        out = [bytes.fromhex(v) for v in values]
+    except (TypeError, ValueError):
+        raise VerificationFailed(f"{what}: hashes are not hex") from None
+    return out
+
+
+def open_checkpoint(text: str, keys: Sequence[note.VerifierKey]) -> note.Checkpoint:
+    try:
+        return note.open_checkpoint(text, keys)
+    except note.NoteError as exc:
+        raise VerificationFailed(f"checkpoint: {exc}") from None
+
+
+def entry_leaf_hash(entry: dict) -> bytes:
+    """Recompute a leaf hash from an entry's bytes, checking they are the canonical form of
+    its kind, key and data (so nothing but the hashed bytes is trusted)."""
+    raw = entry["entry"].encode()
+    canonical = rfc8785.dumps({"kind": entry["kind"], "key": entry["key"], "data": entry["data"]})
+    if canonical != raw:
+        raise VerificationFailed(
+            f"entry {entry.get('leaf_index')}: not the canonical JSON of its data"
+        )
+    return merkle.leaf_hash(raw)
+
+
+def check_inclusion(client: LogClient, checkpoint: note.Checkpoint, leaf_hash: bytes) -> int:
+    """The leaf's index, once its inclusion proof verifies against the checkpoint's root."""
+    proof = client.inclusion(leaf_hash, checkpoint.tree_size)
+    if proof.get("tree_size") != checkpoint.tree_size:
+        raise VerificationFailed("inclusion proof is for another tree size")
+    try:
+        merkle.verify_inclusion(
+            int(proof["leaf_index"]),
+            checkpoint.tree_size,
+            leaf_hash,
+            _unhex(proof["hashes"], "inclusion proof"),
+            checkpoint.root_hash,
+        )
+    except merkle.ProofError as exc:
+        raise VerificationFailed(f"inclusion proof: {exc}") from None
+    return int(proof["leaf_index"])
+
+
+def check_consistency(client: LogClient, old: note.Checkpoint, new: note.Checkpoint) -> None:
+    if old.origin != new.origin:
+        raise VerificationFailed("the two checkpoints are of different logs")
+    if new.tree_size < old.tree_size:
+        raise VerificationFailed(
+            "the log shrank: the current checkpoint is older than the saved one"
+        )
+    hashes: list[bytes] = []
+    if 0 < old.tree_size < new.tree_size:
+        proof = client.consistency(old.tree_size, new.tree_size)
+        hashes = _unhex(proof["hashes"], "consistency proof")
+    try:
+        merkle.verify_consistency(
+            old.tree_size, new.tree_size, old.root_hash, new.root_hash, hashes
+        )
+    except merkle.ProofError as exc:
+        raise VerificationFailed(f"consistency {old.tree_size} -> {new.tree_size}: {exc}") from None
+
+
+def audit_entries(client: LogClient, checkpoint: note.Checkpoint, *, page: int = 1000) -> int:
+    """Fetch every entry up to the checkpoint's size, recompute every leaf hash from the
+    entry bytes and the root from them; raise at the first difference. Returns the count."""
+    tree = merkle.MemoryTree()
+    while tree.size < checkpoint.tree_size:
+        start = tree.size
+        end = min(start + page, checkpoint.tree_size) - 1
+        entries = client.entries(start, end)
+        if not entries:
+            raise VerificationFailed(f"the server returned no entries from {start}")
+        for entry in entries:
+            if entry["leaf_index"] != tree.size:
+                raise VerificationFailed(f"entries out of order at {tree.size}")
+            h = entry_leaf_hash(entry)
+            if entry["leaf_hash"] != h.hex():
+                raise VerificationFailed(
+                    f"entry {tree.size}: its data does not hash to its leaf hash (altered)"
+                )
+            tree.append_hash(h)
+            if tree.size == checkpoint.tree_size:
+                break
+    if tree.root() != checkpoint.root_hash:
+        raise VerificationFailed(
+            "the root recomputed from the entries differs from the signed checkpoint "
+            "(an entry was altered)"
+        )
+    return tree.size
+
+
+@dataclass
+class Report:
+    lines: list[str] = field(default_factory=list)
+    ok: bool = True
+
+    def add(self, line: str) -> None:
+        self.lines.append(line)
+
+
+def _keys(client: LogClient, key_option: Sequence[str]) -> tuple[list[note.VerifierKey], str]:
+    if key_option:
+        try:
+            return [note.VerifierKey.parse(k) for k in key_option], "given"
+        except note.NoteError as exc:
+            raise VerificationFailed(f"--key: {exc}") from None
+    published = client.key()
+    keys = [note.VerifierKey.parse(k["verifier_key"]) for k in published["keys"]]
+    return keys, "published by the server (trust on first use)"
+
+
+def run(
+    *,
+    server: str,
+    keys: Sequence[str] = (),
+    leaf_hash: str | None = None,
+    kind: str | None = None,
+    key: str | None = None,
+    status_list: str | None = None,
+    version: int | None = None,
+    document: str | None = None,
+    old_checkpoint: str | None = None,
+    save_checkpoint: str | None = None,
+    audit: bool = False,
+    out: Callable[[str], None] = print,
+) -> bool:
+    """Run the requested checks against `server`; print what was verified; True if all pass."""
+    client = LogClient(server)
+    try:
+        verifier_keys, source = _keys(client, keys)
+        text = client.checkpoint()
+        checkpoint = open_checkpoint(text, verifier_keys)
+        out(
+            f"OK checkpoint {checkpoint.origin} size {checkpoint.tree_size} root "
+            f"{checkpoint.root_hash.hex()} (signature verified; key {source})"
+        )
+        if status_list is not None:
+            if version is None:
+                raise VerificationFailed("--status-list needs --version")
+            kind, key = "status-list", f"{status_list}:{version}"
+        if kind and key:
+            entry = client.leaf(kind, key)
+            computed = entry_leaf_hash(entry)
+            if entry["leaf_hash"] != computed.hex():
+                raise VerificationFailed(f"{kind} {key}: its data does not hash to its leaf hash")
+            if document is not None:
+                _check_document(entry, document)
+                out(f"OK {document} is the document anchored as {kind} {key}")
+            leaf_hash = computed.hex()
+            out(f"   {kind} {key}: {json.dumps(entry['data'], sort_keys=True)}")
+        if leaf_hash is not None:
+            lh = _unhex([leaf_hash], "--leaf-hash")[0]
+            index = check_inclusion(client, checkpoint, lh)
+            out(
+                f"OK leaf {lh.hex()} is included at index {index} (tree size {checkpoint.tree_size})"
+            )
+        if old_checkpoint is not None:
+            with open(old_checkpoint, encoding="utf-8") as fh:
+                old = open_checkpoint(fh.read(), verifier_keys)
+            check_consistency(client, old, checkpoint)
+            out(
+                f"OK checkpoint {old.tree_size} is consistent with checkpoint {checkpoint.tree_size}"
+            )
+        if audit:
+            count = audit_entries(client, checkpoint)
+            out(f"OK recomputed the root from all {count} entries: it matches the checkpoint")
+        if save_checkpoint is not None:
+            with open(save_checkpoint, "w", encoding="utf-8") as fh:
+                fh.write(text)
+            out(f"   saved the checkpoint to {save_checkpoint}")
+    except (VerificationFailed, note.NoteError, KeyError, TypeError, ValueError) as exc:
+        out(f"FAIL {exc}")
+        return False
+    return True
+
+
+def _check_document(entry: dict, path: str) -> None:
+    """The anchored data's `sha256` must be the SHA-256 of the document's canonical JSON
+    (RFC 8785) or, failing that, of the file's exact bytes."""
+    expected = entry["data"].get("sha256")
+    if not isinstance(expected, str):
+        raise VerificationFailed("the anchored data has no sha256 to compare with")
+    with open(path, "rb") as fh:
+        raw = fh.read()
+    candidates = {hashlib.sha256(raw).hexdigest()}
+    with contextlib.suppress(ValueError):
+        candidates.add(hashlib.sha256(rfc8785.dumps(json.loads(raw))).hexdigest())
+    if expected.lower() not in candidates:
+        raise VerificationFailed(f"{path} is not the anchored document (sha256 differs)")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--server", required=True, help="e.g. http://127.0.0.1:8000")
+    parser.add_argument(
+        "--key",
+        action="append",
+        default=[],
+        dest="keys",
+        help="trusted note verifier key (repeatable); default: the server's /log/key",
+    )
+    parser.add_argument("--leaf-hash", help="hex leaf hash that must be included")
+    parser.add_argument("--kind", help="leaf kind, with --key-name (e.g. did-version)")
+    parser.add_argument("--key-name", dest="key_name", help="leaf key, with --kind")
+    parser.add_argument("--status-list", help="status list id (with --version)")
+    parser.add_argument("--version", type=int, help="status list version")
+    parser.add_argument("--document", help="file whose SHA-256 must match the anchored data")
+    parser.add_argument("--old-checkpoint", help="a saved checkpoint that must be a prefix")
+    parser.add_argument("--save-checkpoint", help="write the verified checkpoint here")
+    parser.add_argument(
+        "--audit",
+        action="store_true",
+        help="recompute the whole tree from every entry and compare with the checkpoint",
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m registry.anchoring.verify", description=__doc__
+    )
+    add_arguments(parser)
+    args = parser.parse_args(argv)
+    ok = run(
+        server=args.server,
+        keys=args.keys,
+        leaf_hash=args.leaf_hash,
+        kind=args.kind,
+        key=args.key_name,
+        status_list=args.status_list,
+        version=args.version,
+        document=args.document,
+        old_checkpoint=args.old_checkpoint,
+        save_checkpoint=args.save_checkpoint,
+        audit=args.audit,
+    )
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
