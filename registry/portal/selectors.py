@@ -180,6 +180,18 @@ def credential_states(credential_ids) -> dict[str, str]:
     return {c: states.get(c, "active") for c in ids}
 
 
+def suspendable_ids(credential_ids) -> set[str]:
+    """Credentials whose status entry has purpose "suspension" (the status service refuses to
+    suspend a credential issued with a revocation-only entry)."""
+    from registry.status.models import StatusEntry
+
+    return set(
+        StatusEntry.objects.filter(
+            credential_id__in=[c for c in credential_ids if c], purpose="suspension"
+        ).values_list("credential_id", flat=True)
+    )
+
+
 def credential_pair(credential) -> tuple:
     """(JSON-LD, JWT) issued credentials for the same portal request, either may be None."""
     model = _issued_model()

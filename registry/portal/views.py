@@ -246,6 +246,7 @@ def credential_detail(request, credential_id):
             "ldp": ldp,
             "jwt": jwt,
             "state": states.get(credential.credential_id, "active"),
+            "suspendable": bool(selectors.suspendable_ids([credential.credential_id])),
             "document_json": json.dumps((ldp or credential).document, indent=2, ensure_ascii=False)
             if (ldp or credential).proof_format != "jwt"
             else None,
@@ -337,9 +338,12 @@ def office_request_detail(request, pk):
 def office_credentials(request, st3):
     office = selectors.office_for_officer(request.user, st3)
     credentials = list(selectors.credentials_issued_by(office)[:200])
-    states = selectors.credential_states([c.credential_id for c in credentials])
+    ids = [c.credential_id for c in credentials]
+    states = selectors.credential_states(ids)
+    suspendable = selectors.suspendable_ids(ids)
     for c in credentials:
         c.portal_state = states.get(c.credential_id, "active")
+        c.suspendable = c.credential_id in suspendable
     return render(
         request,
         "portal/office_credentials.html",

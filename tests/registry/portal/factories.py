@@ -4,8 +4,10 @@ accreditations, office memberships)."""
 from __future__ import annotations
 
 import itertools
+from datetime import timedelta
 
 from django.contrib.auth import get_user_model
+from django.utils import timezone
 
 from registry.participants.models import Participant
 from registry.participants.services import office_upsert, participant_create
@@ -38,8 +40,12 @@ def agent(name: str = "Dupont & Lefèvre", *, email: str | None = None, country=
 def office(code: str = "EP", name: str = "European Patent Office", *, accredited: bool = True):
     o, _ = office_upsert(st3_code=code, name=name, country=code)
     if accredited:
+        # From a minute ago: credentials carry issuanceDate to the second, and the verifier
+        # checks the issuer was accredited at that (truncated) time.
         accreditation_grant(
-            office=o, credential_types=[APPLICANT_CREDENTIAL, REPRESENTATIVE_CREDENTIAL]
+            office=o,
+            credential_types=[APPLICANT_CREDENTIAL, REPRESENTATIVE_CREDENTIAL],
+            valid_from=timezone.now() - timedelta(minutes=1),
         )
     return o
 

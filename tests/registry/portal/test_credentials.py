@@ -1,0 +1,232 @@
+"""Credential requests: an applicant or agent asks, an officer approves (issuing through the
+credential service) or rejects, downloads work, status changes go through the status service
+and the API's verifier sees them."""
+
+import json
+
+import pytest
+from django.urls import reverse
+
+from registry.credentials.models import IssuedCredential
+from registry.portal.models import CredentialRequest
+
+from . import factories
+
+pytestmark = pytest.mark.django_db
+
+APPLICANT_FORM = {
+    "office": "EP — European Patent Office",
+    "name": "Alice Inventions SARL",
+    "person_type": "legal",
+    "country": "fr",
+    "address": "1 rue de la Paix, 75002 Paris",
+    "lei": "",
+    "party_identifier": "EP-PARTY-42",
+}
+
+
+def _request(client, participant, **data):
+    client.force_login(participant.user)
+    return client.post(reverse("portal:request-new"), {**APPLICANT_FORM, **data})
+
+
+def _approve(client, officer, request_pk, capture):
+    client.force_login(officer)
+    with capture(execute=True):
+        return client.post(
+            reverse("portal:office-request", args=[request_pk]), {"action": "approve"}
+        )
+
+
+def _verify_api(client, document):
+    response = client.post(
+        reverse("credentials-verify"),
+        data=json.dumps({"verifiableCredential": document}),
+        content_type="application/json",
+    )
+    assert response.status_code == 200, response.content
+    return response.json()
+
+
+def test_request_form_pages(client, alice, carol, ep):
+    client.force_login(alice.user)
+    page = client.get(reverse("portal:request-new")).content.decode()
+    assert "IPApplicantCredential" in page
+    assert 'name="person_type"' in page
+    assert "EP — European Patent Office" in page  # datalist of offices
+    client.force_login(carol.user)
+    page = client.get(reverse("portal:request-new")).content.decode()
+    assert 'name="registration_number"' in page
+    assert 'name="person_type"' not in page
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"office": "Nowhere Office"}, "office"),
+        ({"person_type": "robot"}, "person_type"),
+        ({"country": "France"}, "country"),
+        ({"address": ""}, "address"),
+        ({"lei": "123"}, "lei"),
+    ],
+)
+def test_request_validation(client, alice, ep, change, field):
+    response = _request(client, alice, **change)
+    assert response.status_code == 200
+    assert field in response.context["form"].errors
+    assert not CredentialRequest.objects.exists()
+
+
+def test_office_found_by_code_or_name(client, alice, ep, us):
+    assert _request(client, alice, office="us").status_code == 302
+    assert CredentialRequest.objects.get().office == us
+    assert _request(client, alice, office="european patent").status_code == 302
+    assert CredentialRequest.objects.filter(office=ep).exists()
+
+
+def test_duplicate_pending_request_is_refused(client, alice, ep):
+    assert _request(client, alice).status_code == 302
+    response = _request(client, alice)
+    assert response.status_code == 200
+    assert response.context["form"].non_field_errors()
+    assert CredentialRequest.objects.count() == 1
+
+
+def test_approve_issues_both_formats_and_they_verify_then_revocation_fails_them(
+    client, alice, ep, ep_officer, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        _request(client, alice)
+    req = CredentialRequest.objects.get()
+    assert req.claims["partyIdentifiers"] == [{"office": "EP", "partyIdentifier": "EP-PARTY-42"}]
+    assert req.claims["country"] == "FR"
+
+    # The officer sees it in the queue and approves it.
+    client.force_login(ep_officer)
+    queue = client.get(reverse("portal:office-queue", args=["EP"])).content.decode()
+    assert "Alice Inventions SARL" in queue
+    response = _approve(client, ep_officer, req.pk, django_capture_on_commit_callbacks)
+    assert response.status_code == 302
+    req.refresh_from_db()
+    assert req.state == "approved"
+    ldp = IssuedCredential.objects.get(credential_id=req.ldp_credential_id)
+    jwt = IssuedCredential.objects.get(credential_id=req.jwt_credential_id)
+    assert ldp.subject_did == alice.did.did == jwt.subject_did
+    assert ldp.document["credentialSubject"]["name"] == "Alice Inventions SARL"
+    assert isinstance(jwt.document, str)
+    assert jwt.document.count(".") == 2
+
+    # The applicant sees the credential and downloads both formats.
+    client.force_login(alice.user)
+    dashboard = client.get(reverse("portal:dashboard")).content.decode()
+    assert "IPApplicantCredential" in dashboard
+    page = client.get(reverse("portal:credential-detail", args=[ldp.credential_id]))
+    assert page.status_code == 200
+    assert "<svg" in page.content.decode()
+    download = client.get(reverse("portal:credential-download", args=[ldp.credential_id, "jsonld"]))
+    assert download["Content-Type"].startswith("application/ld+json")
+    document = json.loads(download.content)
+    token = client.get(
+        reverse("portal:credential-download", args=[ldp.credential_id, "jwt"])
+    ).content.decode()
+    assert token == jwt.document
+
+    first = _verify_api(client, document)
+    assert first["verified"] is True, first
+    assert _verify_api(client, token)["verified"] is True
+
+    # The officer revokes it from the office's list: both formats stop verifying.
+    client.force_login(ep_officer)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            reverse("portal:office-credential-status", args=["EP", ldp.credential_id]),
+            {"action": "revoke"},
+        )
+    assert response.status_code == 302
+    result = _verify_api(client, document)
+    assert result["verified"] is False
+    assert result["results"]["status"]["ok"] is False
+    assert _verify_api(client, token)["verified"] is False
+    client.force_login(alice.user)
+    page = client.get(reverse("portal:credential-detail", args=[ldp.credential_id])).content
+    assert b'id="credential-state">revoked' in page
+
+
+def test_suspend_and_reinstate(client, carol, ep, ep_officer, django_capture_on_commit_callbacks):
+    client.force_login(carol.user)
+    client.post(
+        reverse("portal:request-new"),
+        {"office": "EP", "registration_number": "EPA-12345", "field": "patents"},
+    )
+    req = CredentialRequest.objects.get()
+    assert req.credential_type == "IPRepresentativeCredential"
+    assert req.claims == {"registrationNumber": "EPA-12345", "office": "EP", "field": "patents"}
+    _approve(client, ep_officer, req.pk, django_capture_on_commit_callbacks)
+    req.refresh_from_db()
+    url = reverse("portal:office-credential-status", args=["EP", req.ldp_credential_id])
+    from registry.portal.selectors import credential_states, suspendable_ids
+    from registry.status.models import StatusEntry
+
+    suspendable = suspendable_ids(req.credential_ids)
+    page = client.get(reverse("portal:office-credentials", args=["EP"])).content.decode()
+    assert ('value="suspend"' in page) == bool(suspendable)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(url, {"action": "suspend"}, follow=True)
+    if not suspendable:
+        # Issued with a revocation-only status entry: the status service refuses, clearly.
+        assert StatusEntry.objects.get(credential_id=req.ldp_credential_id).purpose == "revocation"
+        assert "not suspended" in response.content.decode()
+        assert set(credential_states(req.credential_ids).values()) == {"active"}
+        return
+    assert set(credential_states(req.credential_ids).values()) == {"suspended"}
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(url, {"action": "reinstate"})
+    assert set(credential_states(req.credential_ids).values()) == {"active"}
+
+
+def test_reject_shows_reason_to_requester(client, alice, ep, ep_officer):
+    _request(client, alice)
+    req = CredentialRequest.objects.get()
+    client.force_login(ep_officer)
+    response = client.post(
+        reverse("portal:office-request", args=[req.pk]), {"action": "reject", "reason": ""}
+    )
+    assert response.status_code == 200  # a reason is required
+    req.refresh_from_db()
+    assert req.state == "pending"
+    client.post(
+        reverse("portal:office-request", args=[req.pk]),
+        {"action": "reject", "reason": "Address does not match our records."},
+    )
+    req.refresh_from_db()
+    assert req.state == "rejected"
+    client.force_login(alice.user)
+    page = client.get(reverse("portal:request-detail", args=[req.pk])).content.decode()
+    assert "Address does not match our records." in page
+    # A decided request cannot be approved afterwards.
+    client.force_login(ep_officer)
+    client.post(reverse("portal:office-request", args=[req.pk]), {"action": "approve"})
+    req.refresh_from_db()
+    assert req.state == "rejected"
+    assert not IssuedCredential.objects.filter(subject_did=alice.did.did).exists()
+
+
+def test_unaccredited_office_cannot_approve(client, alice, django_capture_on_commit_callbacks):
+    jp = factories.office("JP", "Japan Patent Office", accredited=False)
+    officer = factories.officer(jp)
+    _request(client, alice, office="JP")
+    req = CredentialRequest.objects.get()
+    response = _approve(client, officer, req.pk, django_capture_on_commit_callbacks)
+    assert response.status_code == 200
+    assert "not accredited" in response.content.decode()
+    req.refresh_from_db()
+    assert req.state == "pending"
+    assert not IssuedCredential.objects.filter(subject_did=alice.did.did).exists()
+
+
+def test_withdraw(client, alice, ep):
+    _request(client, alice)
+    req = CredentialRequest.objects.get()
+    client.post(reverse("portal:request-withdraw", args=[req.pk]))
+    req.refresh_from_db()
+    assert req.state == "withdrawn"
