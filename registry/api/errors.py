@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from rest_framework import exceptions, status
@@ -35,6 +35,10 @@ def exception_handler(exc, context):
         return Response(
             error_body(exc.error_code, str(exc.detail), **exc.extra), status=exc.status_code
         )
+    if isinstance(exc, RequestDataTooBig):
+        # DRF reads request.body, where Django enforces DATA_UPLOAD_MAX_MEMORY_SIZE; without this
+        # the client would get Django's bare HTML 400.
+        return Response(error_body("payloadTooLarge", "The request body is too large."), status=413)
     if isinstance(exc, IdentityError):
         return Response(error_body(exc.code, str(exc)), status=exc.http_status)
     if isinstance(exc, Http404):

@@ -1,5 +1,5 @@
-"""A JSON parser that enforces DATA_UPLOAD_MAX_MEMORY_SIZE (DRF reads the request stream
-directly, which bypasses Django's own check) and turns every malformed body into a 400."""
+"""A JSON parser that enforces DATA_UPLOAD_MAX_MEMORY_SIZE with a clean 413 and turns every
+malformed body (bad UTF-8, NaN, nesting too deep) into a 400."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import json
 
 from django.conf import settings
 from rest_framework.exceptions import ParseError
-from rest_framework.parsers import JSONParser
+from rest_framework.parsers import BaseParser
 
 from registry.api.errors import ApiError
 
@@ -25,7 +25,10 @@ def _refuse_constant(name: str):
     raise ValueError(f"{name} is not valid JSON")
 
 
-class BoundedJSONParser(JSONParser):
+class BoundedJSONParser(BaseParser):
+    # Not a JSONParser subclass: DRF reads request.body for those, before the parser runs.
+    media_type = "application/json"
+
     def parse(self, stream, media_type=None, parser_context=None):
         limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
         request = (parser_context or {}).get("request")

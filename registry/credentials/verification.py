@@ -311,6 +311,8 @@ def key_bound_to(*, signer_did: str, controller: str, at: datetime) -> str:
 
 
 def _check_context(parsed: ParsedCredential) -> str:
+    if parsed.parse_error:
+        raise CheckFailed(parsed.parse_error)
     contexts = parsed.body.get("@context")
     if not isinstance(contexts, list) or not contexts or contexts[0] != CREDENTIALS_V1:
         raise CheckFailed(f"@context must be a list starting with {CREDENTIALS_V1}")
@@ -488,7 +490,7 @@ def credential_verify(document, *, now: datetime | None = None) -> VerificationR
     parsed = parse_credential(document)
     report = VerificationReport()
     context_ok = _run_check(report, "context", lambda: _check_context(parsed))
-    if context_ok:
+    if context_ok or parsed.parse_error:
         _run_check(report, "proof", lambda: _check_proof(parsed))
     else:
         report.checks.append(
