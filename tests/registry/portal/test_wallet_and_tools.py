@@ -1,0 +1,133 @@
+import json
+
+import pytest
+from django.urls import reverse
+
+from identity.crypto import didkit_adapter
+from identity.crypto.keys import Ed25519KeyPair
+from identity.models import LinkedDid
+from registry.portal.views import WALLET_CHALLENGE_KEY
+
+pytestmark = pytest.mark.django_db
+
+
+def _wallet_presentation(pair: Ed25519KeyPair, challenge: str, *, fmt="ldp"):
+    presentation = {
+        "@context": ["https://www.w3.org/2018/credentials/v1"],
+        "type": ["VerifiablePresentation"],
+        "holder": pair.did_key,
+    }
+    signed = didkit_adapter.issue_presentation(
+        presentation, key=pair, challenge=challenge, proof_format=fmt
+    )
+    return signed if fmt == "jwt" else json.dumps(signed)
+
+
+@pytest.mark.parametrize("fmt", ["ldp", "jwt"])
+def test_link_wallet_over_the_challenge(client, alice, fmt):
+    client.force_login(alice.user)
+    page = client.get(reverse("portal:wallet"))
+    challenge = client.session[WALLET_CHALLENGE_KEY]
+    assert challenge in page.content.decode()
+    wallet = Ed25519KeyPair.generate()
+    response = client.post(
+        reverse("portal:wallet"), {"document": _wallet_presentation(wallet, challenge, fmt=fmt)}
+    )
+    assert response.status_code == 302
+    link = LinkedDid.objects.get(did=alice.did)
+    assert link.linked_did == wallet.did_key
+    assert wallet.did_key in client.get(reverse("portal:dashboard")).content.decode()
+
+
+def test_wallet_upload_file(client, alice):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    client.force_login(alice.user)
+    client.get(reverse("portal:wallet"))
+    challenge = client.session[WALLET_CHALLENGE_KEY]
+    wallet = Ed25519KeyPair.generate()
+    upload = SimpleUploadedFile(
+        "vp.json", _wallet_presentation(wallet, challenge).encode(), "application/json"
+    )
+    response = client.post(reverse("portal:wallet"), {"upload": upload})
+    assert response.status_code == 302
+    assert LinkedDid.objects.filter(linked_did=wallet.did_key).exists()
+
+
+def test_wrong_challenge_or_replay_does_not_link(client, alice):
+    client.force_login(alice.user)
+    client.get(reverse("portal:wallet"))
+    challenge = client.session[WALLET_CHALLENGE_KEY]
+    wallet = Ed25519KeyPair.generate()
+    # Signed over another challenge.
+    response = client.post(
+        reverse("portal:wallet"), {"document": _wallet_presentation(wallet, "not-ours")}
+    )
+    assert response.status_code == 200
+    assert "not verified" in response.content.decode()
+    assert not LinkedDid.objects.exists()
+    # The used challenge is replaced: a presentation over the old one fails too.
+    assert client.session[WALLET_CHALLENGE_KEY] != challenge
+    response = client.post(
+        reverse("portal:wallet"), {"document": _wallet_presentation(wallet, challenge)}
+    )
+    assert response.status_code == 200
+    assert not LinkedDid.objects.exists()
+
+
+@pytest.mark.parametrize("text", ["", "{not json", "[1, 2]", "plain words"])
+def test_wallet_bad_input(client, alice, text):
+    client.force_login(alice.user)
+    response = client.post(reverse("portal:wallet"), {"document": text})
+    assert response.status_code == 200
+    assert response.context["form"].errors
+    assert not LinkedDid.objects.exists()
+
+
+def test_tools_are_for_officers(client, alice, ep_officer, ep):
+    for name in ("portal:tool-resolve", "portal:tool-verify"):
+        client.force_login(alice.user)
+        assert client.get(reverse(name)).status_code == 404
+        client.force_login(ep_officer)
+        assert client.get(reverse(name)).status_code == 200
+
+
+def test_resolve_tool(client, ep_officer, ep, alice):
+    client.force_login(ep_officer)
+    page = client.get(reverse("portal:tool-resolve"), {"did": alice.did.did}).content.decode()
+    assert 'id="did-document"' in page
+    assert alice.did.keys.get().public_key_multibase in page
+    page = client.get(reverse("portal:tool-resolve"), {"did": "did:nope"})
+    assert page.status_code == 200
+    assert "invalidDid" in page.content.decode() or "methodNotSupported" in page.content.decode()
+
+
+def test_verify_tool_shows_each_check(client, ep_officer, ep, alice):
+    from registry.credentials.services import credential_issue
+
+    issued = credential_issue(
+        issuer=ep,
+        credential_type="IPApplicantCredential",
+        subject_did=alice.did.did,
+        claims={"name": "Alice", "personType": "legal", "country": "FR", "address": "Paris"},
+    )
+    client.force_login(ep_officer)
+    response = client.post(
+        reverse("portal:tool-verify"),
+        {"kind": "credential", "document": json.dumps(issued.document)},
+    )
+    page = response.content.decode()
+    assert 'id="verdict">verified' in page
+    for check in ("proof", "issuer", "status"):
+        assert check in page
+    tampered = json.loads(json.dumps(issued.document))
+    tampered["credentialSubject"]["name"] = "Mallory"
+    page = client.post(
+        reverse("portal:tool-verify"), {"kind": "credential", "document": json.dumps(tampered)}
+    ).content.decode()
+    assert 'id="verdict">not verified' in page
+    # A presentation needs its challenge.
+    response = client.post(
+        reverse("portal:tool-verify"), {"kind": "presentation", "document": "{}"}
+    )
+    assert "challenge" in response.context["form"].errors
