@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import logging
+import re
 from datetime import UTC, datetime
 from urllib.parse import parse_qsl
 
@@ -62,6 +63,8 @@ def parse_version_time(value: datetime | str | None) -> datetime | None:
         parsed = value
     else:
         text = value.strip()
+        # An unescaped "+" in a query string arrives as a space: 12:00:00 01:00 -> +01:00
+        text = re.sub(r"(\d) (\d\d:?\d\d)$", r"\1+\2", text)
         if text.endswith(("z", "Z")):
             text = text[:-1] + "+00:00"
         try:

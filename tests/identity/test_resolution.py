@@ -102,6 +102,8 @@ def test_rotation_is_reflected_and_past_versions_stay_resolvable():
     later = resolve(did.did, version_time=t1 + timedelta(seconds=1))
     assert later.document_metadata["versionId"] == "2"
     assert "nextVersionId" not in later.document_metadata
+    spaced = (t1 + timedelta(hours=1)).isoformat().replace("+", " ")  # "+" unescaped in a URL
+    assert resolve(did.did, version_time=spaced).document_metadata["versionId"] == "2"
     zulu = resolve(did.did, version_time=(t1 + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ"))
     assert zulu.document_metadata["versionId"] == "2"
 
