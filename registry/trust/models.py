@@ -77,3 +77,12 @@ class OfficeMembership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} {self.role} of {self.office.display_name}"
+
+
+class IssuerSigningKeys(Participant):
+    """Offices seen from their signing keys, for the admin's key management screen."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "issuer signing keys"
+        verbose_name_plural = "issuer signing keys"

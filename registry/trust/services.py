@@ -543,6 +543,10 @@ def office_member_add(*, actor, office: Participant, user, role: str, request=No
     membership, created = OfficeMembership.objects.update_or_create(
         user=user, office=office, defaults={"role": role}
     )
+    if role == OfficeMembership.Role.ADMIN and not user.is_staff:
+        # Office administrators work in the admin (their office's keys and officers only).
+        user.is_staff = True
+        user.save(update_fields=["is_staff"])
     audit_record(
         actor=actor,
         action="office.member_add" if created else "office.member_role",

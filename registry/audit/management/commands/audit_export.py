@@ -6,8 +6,6 @@ manage.py audit_export [--since 2026-01-01T00:00:00Z] [--until ...] [--action ac
 
 from __future__ import annotations
 
-import sys
-
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.dateparse import parse_datetime
 
@@ -40,13 +38,13 @@ class Command(BaseCommand):
             actor=options["actor"],
             **bounds,
         )
-        out = sys.stdout if options["output"] == "-" else open(options["output"], "w")  # noqa: SIM115
+        out = self.stdout if options["output"] == "-" else open(options["output"], "w")  # noqa: SIM115
         try:
             count = 0
             for line in audit_export_lines(events.iterator()):
                 out.write(line)
                 count += 1
         finally:
-            if out is not sys.stdout:
+            if out is not self.stdout:
                 out.close()
         self.stderr.write(f"{count} event(s) exported.")

@@ -1,0 +1,146 @@
+"""API keys in the admin: registry administrators see all, office administrators their office's.
+Adding a key goes through `api_key_create` and shows the key once, in the confirmation message;
+revoke and rotate are actions. Secrets are never displayed afterwards (only the hash is stored)."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
+
+from registry.participants.models import Participant
+from registry.trust.models import OfficeMembership
+from registry.trust.roles import is_registry_admin, offices_of
+
+from .models import API_KEY_SCOPES, ApiKey
+from .services import api_key_create, api_key_revoke, api_key_rotate
+
+
+def _admin_offices(request):
+    return offices_of(request.user, role=OfficeMembership.Role.ADMIN)
+
+
+class ApiKeyAddForm(forms.ModelForm):
+    scopes = forms.MultipleChoiceField(
+        choices=[(s, s) for s in API_KEY_SCOPES], widget=forms.CheckboxSelectMultiple
+    )
+
+    class Meta:
+        model = ApiKey
+        fields = ["office", "name", "scopes", "expires_at"]
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(admin.ModelAdmin):
+    list_display = (
+        "prefix", "office", "name", "scope_list", "created_at", "expires_at", "last_used_at",
+        "revoked_at",
+    )  # fmt: skip
+    list_filter = ("office", ("revoked_at", admin.EmptyFieldListFilter))
+    search_fields = ("prefix", "name", "office__st3_code")
+    actions = ["revoke", "rotate"]
+    readonly_fields = (
+        "office", "name", "prefix", "scopes", "created_at", "created_by", "expires_at",
+        "last_used_at", "revoked_at", "rotated_from",
+    )  # fmt: skip
+
+    @admin.display(description="scopes")
+    def scope_list(self, obj):
+        return ", ".join(obj.scopes)
+
+    def get_queryset(self, request):
+        qs = super().get_queryset(request).select_related("office")
+        if is_registry_admin(request.user):
+            return qs
+        return qs.filter(office__in=_admin_offices(request))
+
+    def has_module_permission(self, request):
+        return is_registry_admin(request.user) or _admin_offices(request).exists()
+
+    def has_view_permission(self, request, obj=None):
+        return self.has_module_permission(request)
+
+    def has_add_permission(self, request):
+        return self.has_module_permission(request)
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        if obj is None:
+            kwargs["form"] = ApiKeyAddForm
+        return super().get_form(request, obj, change=change, **kwargs)
+
+    def get_readonly_fields(self, request, obj=None):
+        return () if obj is None else self.readonly_fields
+
+    def get_fields(self, request, obj=None):
+        return ["office", "name", "scopes", "expires_at"] if obj is None else self.readonly_fields
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "office":
+            kwargs["queryset"] = (
+                Participant.objects.filter(kind=Participant.Kind.OFFICE)
+                if is_registry_admin(request.user)
+                else _admin_offices(request)
+            )
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def save_model(self, request, obj, form, change):
+        data = form.cleaned_data
+        try:
+            created, key = api_key_create(
+                office=data["office"],
+                scopes=data["scopes"],
+                name=data.get("name", ""),
+                expires_at=data.get("expires_at"),
+                actor=request.user,
+                request=request,
+            )
+        except (ValidationError, PermissionDenied) as exc:
+            text = "; ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc)
+            self.message_user(request, f"Not created: {text}", messages.ERROR)
+            return
+        obj.pk = created.pk
+        obj.prefix = created.prefix
+        self.message_user(
+            request,
+            f"API key {created.prefix} created. Copy it now, it will not be shown again: {key}",
+            messages.WARNING,
+        )
+
+    def log_addition(self, request, obj, message):
+        if obj.pk is not None:
+            super().log_addition(request, obj, message)
+
+    @admin.action(description="Revoke at once")
+    def revoke(self, request, queryset):
+        for api_key in queryset:
+            try:
+                api_key_revoke(api_key=api_key, actor=request.user, request=request)
+            except PermissionDenied as exc:
+                self.message_user(request, f"{api_key.prefix}: {exc}", messages.ERROR)
+        self.message_user(request, "Selected keys are revoked.", messages.SUCCESS)
+
+    @admin.action(description="Rotate (revoke and replace; new keys shown once)")
+    def rotate(self, request, queryset):
+        for api_key in queryset:
+            try:
+                new, key = api_key_rotate(api_key=api_key, actor=request.user, request=request)
+            except (ValidationError, PermissionDenied) as exc:
+                text = "; ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc)
+                self.message_user(request, f"{api_key.prefix}: {text}", messages.ERROR)
+                continue
+            self.message_user(
+                request,
+                f"{api_key.prefix} replaced by {new.prefix}. Copy it now: {key}",
+                messages.WARNING,
+            )
