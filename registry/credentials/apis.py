@@ -19,6 +19,7 @@ from rest_framework.views import APIView
 from registry.api.authentication import ApiKeyAuthentication
 from registry.api.errors import ApiError
 from registry.api.permissions import HasApiKeyScope
+from registry.api.throttles import ScopedRateThrottle
 
 from .context import (
     CREDENTIAL_TYPES,
@@ -353,6 +354,8 @@ class CredentialVerifyApi(APIView):
 
     authentication_classes: list = []
     permission_classes: list = []
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "verify"
     parser_classes = [BoundedJSONParser]
 
     @extend_schema(
@@ -397,6 +400,8 @@ class PresentationVerifyApi(APIView):
 
     authentication_classes: list = []
     permission_classes: list = []
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "verify"
     parser_classes = [BoundedJSONParser]
 
     @extend_schema(
@@ -449,6 +454,8 @@ class ChallengeCreateApi(APIView):
 
     authentication_classes: list = []
     permission_classes: list = []
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "public"
     parser_classes = [BoundedJSONParser]
 
     @extend_schema(

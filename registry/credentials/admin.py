@@ -1,0 +1,147 @@
+"""Admin for issued credentials: read-only records, and an "add" form that issues through
+`credential_issue` (the same service as the API and the command). Challenges are not shown."""
+
+from __future__ import annotations
+
+import json
+
+from django import forms
+from django.contrib import admin
+
+from registry.api.errors import ApiError
+from registry.participants.models import Participant
+
+from .context import CREDENTIAL_TYPES
+from .models import IssuedCredential
+from .services import ACCREDITATION_TYPE, credential_issue
+
+
+class IssueCredentialForm(forms.ModelForm):
+    issuing_participant = forms.ModelChoiceField(
+        queryset=Participant.objects.filter(
+            kind__in=[Participant.Kind.OFFICE, Participant.Kind.APPLICANT]
+        ).select_related("did"),
+        label="Issuer",
+        help_text="An accredited office; or, for a mandate, the applicant.",
+    )
+    type = forms.ChoiceField(
+        choices=[(t, t) for t in CREDENTIAL_TYPES if t != ACCREDITATION_TYPE],
+        help_text="Accreditation credentials are issued when an accreditation is granted.",
+    )
+    subject = forms.CharField(
+        max_length=2048, required=False, help_text="The subject's DID (mandates: the applicant)."
+    )
+    claims = forms.JSONField(
+        widget=forms.Textarea(attrs={"rows": 12, "cols": 80}),
+        help_text='The subject\'s claims, e.g. {"name": ..., "personType": "legal", ...}.',
+    )
+    format = forms.ChoiceField(choices=IssuedCredential.Format.choices)
+    expiration = forms.DateTimeField(required=False, help_text="Optional expirationDate (UTC).")
+
+    class Meta:
+        model = IssuedCredential
+        fields: tuple = ()
+
+    def __init__(self, *args, request=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.request = request
+        self.issued: IssuedCredential | None = None
+
+    def clean(self):
+        data = super().clean()
+        if self.errors:
+            return data
+        claims = data["claims"]
+        if not isinstance(claims, dict):
+            raise forms.ValidationError("The claims must be a JSON object.")
+        issuer = data["issuing_participant"]
+        subject = data.get("subject") or claims.get("id") or issuer.did.did
+        try:
+            # Issued here so that a refusal is shown on the form; the admin view's transaction
+            # covers it, and nothing is written when the service refuses.
+            self.issued = credential_issue(
+                issuer=issuer,
+                credential_type=data["type"],
+                subject_did=subject,
+                claims=claims,
+                proof_format=data["format"],
+                expiration_date=data.get("expiration"),
+                actor=getattr(self.request, "user", None),
+                request=self.request,
+            )
+        except ApiError as exc:
+            problems = exc.extra.get("problems") or []
+            raise forms.ValidationError([str(exc.detail), *problems]) from None
+        return data
+
+
+@admin.register(IssuedCredential)
+class IssuedCredentialAdmin(admin.ModelAdmin):
+    list_display = ("credential_id", "credential_type", "issuer_did", "subject_did", "issued_at")
+    list_filter = ("credential_type", "proof_format")
+    search_fields = ("credential_id", "subject_did", "issuer_did")
+    date_hierarchy = "issued_at"
+    readonly_fields = (
+        "credential_id",
+        "credential_type",
+        "issuer",
+        "issuer_did",
+        "issuer_did_key",
+        "subject_did",
+        "issued_at",
+        "expires_at",
+        "proof_format",
+        "issued_by",
+        "document_pretty",
+    )
+    list_select_related = ("issuer",)
+
+    def get_form(self, request, obj=None, **kwargs):
+        if obj is None:
+            kwargs["form"] = IssueCredentialForm
+            form = super().get_form(request, obj, **kwargs)
+
+            class RequestForm(form):
+                def __init__(self, *args, **kw):
+                    super().__init__(*args, request=request, **kw)
+
+            return RequestForm
+        return super().get_form(request, obj, **kwargs)
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return ("issuing_participant", "type", "subject", "claims", "format", "expiration")
+        return self.readonly_fields
+
+    def get_readonly_fields(self, request, obj=None):
+        return () if obj is None else self.readonly_fields
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False  # an issued credential is revoked (status), never deleted
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra_context = {
+            **(extra_context or {}),
+            "show_save": False,
+            "show_save_and_continue": False,
+            "show_save_and_add_another": False,
+        }
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def save_model(self, request, obj, form, change):
+        if change or form.issued is None:
+            return
+        # The admin goes on with `obj` (message, redirect): make it the issued row.
+        for field in IssuedCredential._meta.concrete_fields:
+            setattr(obj, field.attname, getattr(form.issued, field.attname))
+        obj._state.adding = False
+
+    def save_related(self, request, form, formsets, change):
+        pass
+
+    @admin.display(description="Document")
+    def document_pretty(self, obj: IssuedCredential) -> str:
+        from django.utils.html import format_html
+
+        text = obj.document if isinstance(obj.document, str) else json.dumps(obj.document, indent=2)
+        return format_html("<pre style='white-space: pre-wrap'>{}</pre>", text)
