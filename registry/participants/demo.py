@@ -45,6 +45,7 @@ DEMO_APPLICANTS = [
     ("Cedar Valley Instruments Inc.", "US"),
 ]
 
+DEMO_ACTOR = "load_demo_data"  # how the audit trail names who added the demo data
 DEMO_SUPERUSER = "admin"
 DEMO_SUPERUSER_PASSWORD = "registry-demo"  # noqa: S105 - printed on purpose, DEBUG only
 
@@ -67,7 +68,7 @@ def _step_registry_did(ctx: DemoContext) -> None:
 
 def _step_offices(ctx: DemoContext) -> None:
     for code, name, country in DEMO_OFFICES:
-        office, created = office_upsert(st3_code=code, name=name, country=country)
+        office, created = office_upsert(st3_code=code, name=name, country=country, actor=DEMO_ACTOR)
         ctx.offices[code] = office
         if created:
             ctx.created.append(f"office {code}")
@@ -78,7 +79,9 @@ def _named(ctx: DemoContext, kind: str, entries, into: dict[str, Participant]) -
     for name, country in entries:
         participant = Participant.objects.filter(kind=kind, display_name=name).first()
         if participant is None:
-            participant = participant_create(kind=kind, display_name=name, country=country)
+            participant = participant_create(
+                kind=kind, display_name=name, country=country, actor=DEMO_ACTOR
+            )
             ctx.created.append(f"{kind} {name}")
         into[name] = participant
 

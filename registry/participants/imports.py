@@ -141,7 +141,9 @@ def _import_row(row: OfficeRow) -> str:
         .values_list("display_name", "country")
         .first()
     )
-    office, created = office_upsert(st3_code=code, name=name, country=country)
+    office, created = office_upsert(
+        st3_code=code, name=name, country=country, actor="import_offices"
+    )
     if created:
         return "created"
     return "unchanged" if before == (office.display_name, office.country) else "updated"

@@ -1,4 +1,5 @@
-"""Participants: creation with a registry DID, and office import."""
+"""Participants: creation with a registry DID, key rotation and deactivation (audited), and
+office upsert."""
 
 from __future__ import annotations
 
@@ -7,7 +8,9 @@ import re
 from django.db import transaction
 
 from identity.dids import new_participant_path
-from identity.services import did_create
+from identity.models import DidKey
+from identity.services import did_create, did_deactivate, did_key_rotate
+from registry.audit.services import audit_record
 
 from .models import Participant
 
@@ -25,11 +28,11 @@ def _clean_st3(value: str | None, field: str) -> str:
     return code
 
 
-@transaction.atomic
-def participant_create(
-    *, kind: str, display_name: str, country: str, st3_code: str | None = None, user=None
-) -> Participant:
-    """Create a participant and its registry DID (with its first key)."""
+def participant_clean(
+    *, kind: str, display_name: str, country: str, st3_code: str | None = None
+) -> dict:
+    """Validate and normalise participant fields (as `participant_create` will store them);
+    raises ParticipantError. Forms call it to show errors before anything is written."""
     if kind not in Participant.Kind.values:
         raise ParticipantError(f"kind must be one of {', '.join(Participant.Kind.values)}")
     display_name = (display_name or "").strip()
@@ -42,20 +45,66 @@ def participant_create(
             raise ParticipantError(f"an office with ST.3 code {st3_code} already exists")
     else:
         st3_code = None
-    did = did_create(path=new_participant_path(kind, st3_code))
-    return Participant.objects.create(
-        kind=kind,
-        display_name=display_name,
-        country=country,
-        st3_code=st3_code,
-        did=did,
-        user=user,
+    return {"kind": kind, "display_name": display_name, "country": country, "st3_code": st3_code}
+
+
+@transaction.atomic
+def participant_create(
+    *,
+    kind: str,
+    display_name: str,
+    country: str,
+    st3_code: str | None = None,
+    user=None,
+    actor=None,
+) -> Participant:
+    """Create a participant and its registry DID (with its first key)."""
+    fields = participant_clean(
+        kind=kind, display_name=display_name, country=country, st3_code=st3_code
     )
+    did = did_create(path=new_participant_path(fields["kind"], fields["st3_code"]))
+    participant = Participant.objects.create(**fields, did=did, user=user)
+    audit_record(
+        actor=actor,
+        action="participant.created",
+        target=did.did,
+        # An applicant's name may be personal data: the audit trail keeps only its DID.
+        data={k: v for k, v in fields.items() if not (k == "display_name" and kind == "applicant")},
+    )
+    return participant
+
+
+@transaction.atomic
+def participant_key_rotate(*, participant: Participant, actor=None, request=None) -> DidKey:
+    """Rotate the participant's key: `key-N+1` replaces the current one in its DID document."""
+    key = did_key_rotate(did=participant.did)
+    audit_record(
+        actor=actor,
+        action="did.key_rotated",
+        target=participant.did.did,
+        data={"key": key.fragment, "did_key": key.did_key},
+        request=request,
+    )
+    return key
+
+
+@transaction.atomic
+def participant_deactivate(*, participant: Participant, actor=None, request=None):
+    """Deactivate the participant's DID for good (it then resolves with HTTP 410)."""
+    version = did_deactivate(did=participant.did)
+    audit_record(
+        actor=actor,
+        action="did.deactivated",
+        target=participant.did.did,
+        data={"version_id": version.version_id},
+        request=request,
+    )
+    return version
 
 
 @transaction.atomic
 def office_upsert(
-    *, st3_code: str, name: str, country: str | None = None
+    *, st3_code: str, name: str, country: str | None = None, actor=None
 ) -> tuple[Participant, bool]:
     """Create the office with this ST.3 code, or update its name (and country, if given).
     Returns (office, created)."""
@@ -68,6 +117,7 @@ def office_upsert(
                 display_name=name,
                 country=country or code,
                 st3_code=code,
+                actor=actor,
             ),
             True,
         )
@@ -85,4 +135,10 @@ def office_upsert(
             changed.append("country")
     if changed:
         office.save(update_fields=changed)
+        audit_record(
+            actor=actor,
+            action="office.updated",
+            target=office.did.did,
+            data={field: getattr(office, field) for field in changed},
+        )
     return office, False
