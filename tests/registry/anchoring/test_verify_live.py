@@ -1,0 +1,168 @@
+"""The offline verifier against a live server: checkpoint signature, inclusion of a status
+list version, consistency with a saved checkpoint, a full audit, and tampering detected."""
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import rfc8785
+from django.core.management import CommandError, call_command
+
+from registry.anchoring import merkle, note, services, verify
+from registry.anchoring.models import LogLeaf
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def anchor_versions(versions, list_id="list-7"):
+    out = []
+    for v in versions:
+        doc = {"id": f"https://example/status/{list_id}", "version": v}
+        out.append(
+            services.anchor_record(
+                kind="status-list",
+                key=f"{list_id}:{v}",
+                data={
+                    "list": list_id,
+                    "version": v,
+                    "sha256": hashlib.sha256(rfc8785.dumps(doc)).hexdigest(),
+                    "time": "2026-11-25T12:00:00Z",
+                },
+            )
+        )
+    return out
+
+
+def run(live_server, **kwargs):
+    lines: list[str] = []
+    ok = verify.run(server=live_server.url, out=lines.append, **kwargs)
+    return ok, "\n".join(lines)
+
+
+def test_inclusion_consistency_and_audit(live_server, tmp_path):
+    anchor_versions(range(1, 6))
+    saved = tmp_path / "checkpoint.txt"
+    ok, output = run(
+        live_server, status_list="list-7", version=3, audit=True, save_checkpoint=str(saved)
+    )
+    assert ok, output
+    assert "OK checkpoint" in output
+    assert "signature verified" in output
+    assert "status-list list-7:3" in output
+    assert "is included at index" in output
+    assert "matches the checkpoint" in output
+    old = note.Checkpoint.parse_text(note.parse_note(saved.read_text())[0])
+    assert old.tree_size == services.log_size()
+
+    anchor_versions(range(6, 20))
+    ok, output = run(live_server, old_checkpoint=str(saved), audit=True)
+    assert ok, output
+    assert (
+        f"OK checkpoint {old.tree_size} is consistent with checkpoint {services.log_size()}"
+        in output
+    )
+
+
+def test_with_a_pinned_key_and_a_document(live_server, tmp_path):
+    anchor_versions([1])
+    key = services.log_verifier_keys()[0]["verifier_key"]
+    document = tmp_path / "list.json"
+    document.write_text(json.dumps({"version": 1, "id": "https://example/status/list-7"}))
+    ok, output = run(
+        live_server, keys=[key], status_list="list-7", version=1, document=str(document)
+    )
+    assert ok, output
+    assert "key given" in output
+    document.write_text(json.dumps({"version": 2, "id": "https://example/status/list-7"}))
+    ok, output = run(
+        live_server, keys=[key], status_list="list-7", version=1, document=str(document)
+    )
+    assert not ok
+    assert "not the anchored document" in output
+
+
+def test_wrong_key_fails(live_server):
+    anchor_versions([1])
+    other = note.verifier_key(services.log_origin(), bytes(range(32)))
+    ok, output = run(live_server, keys=[other])
+    assert not ok
+    assert "FAIL checkpoint" in output
+
+
+def test_unknown_leaf_fails(live_server):
+    anchor_versions([1])
+    ok, output = run(live_server, status_list="list-7", version=9)
+    assert not ok
+    assert "leafNotFound" in output
+
+
+def test_leaf_altered_in_the_database_is_detected(live_server):
+    leaves = anchor_versions(range(1, 9))
+    assert run(live_server, audit=True)[0]
+    victim = leaves[4]
+    forged = victim.entry.replace('"version":5', '"version":50')
+    assert forged != victim.entry
+    # 1. the entry is changed behind the log's back: it no longer hashes to its leaf hash
+    LogLeaf.objects.filter(pk=victim.pk).update(entry=forged)
+    ok, output = run(live_server, audit=True)
+    assert not ok
+    assert f"entry {victim.index}: its data does not hash to its leaf hash" in output
+    ok, output = run(live_server, status_list="list-7", version=5)
+    assert not ok
+    # 2. and its leaf hash too: now the recomputed root differs from the signed checkpoint
+    LogLeaf.objects.filter(pk=victim.pk).update(leaf_hash=merkle.leaf_hash(forged.encode()).hex())
+    ok, output = run(live_server, audit=True)
+    assert not ok
+    assert "differs from the signed checkpoint" in output
+    ok, output = run(live_server, status_list="list-7", version=5)
+    assert not ok
+    assert "inclusion proof" in output
+
+
+def test_management_command(live_server, tmp_path):
+    anchor_versions([1, 2])
+    call_command(
+        "verify_log",
+        "--server",
+        live_server.url,
+        "--status-list",
+        "list-7",
+        "--version",
+        "2",
+        "--audit",
+    )
+    with pytest.raises(CommandError):
+        call_command("verify_log", "--server", live_server.url, "--leaf-hash", "00" * 32)
+
+
+def test_runs_without_django_settings(live_server):
+    anchor_versions([1, 2, 3])
+    env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "registry.anchoring.verify",
+            "--server",
+            live_server.url,
+            "--audit",
+            "--status-list",
+            "list-7",
+            "--version",
+            "3",
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "is included at index" in result.stdout
