@@ -135,8 +135,11 @@ def test_run_starts_web_worker_beat_and_private_redis_and_stops_them(run_env):
     running = Running(run_env)
     try:
         port = run_env["PORT"]
-        url = f"http://127.0.0.1:{port}/api/participants/?kind=office&q=EP"
-        body = running.wait_for(lambda: _get_json(url), "the web server")
+        health = running.wait_for(
+            lambda: _get_json(f"http://127.0.0.1:{port}/api/health"), "the web server"
+        )
+        assert health == {"status": "ok"}
+        body = _get_json(f"http://127.0.0.1:{port}/api/participants/?kind=office&q=EP")
         # The demo data is loaded, under the host the server really listens on.
         assert body["results"][0]["did"] == f"did:web:localhost%3A{port}:offices:ep"
         running.wait_for(
@@ -158,7 +161,7 @@ def test_run_without_redis_serves_the_web_and_stops_when_a_child_dies(run_env):
     run_env["PATH"] = str(Path(sys.executable).parent)
     running = Running(run_env)
     try:
-        url = f"http://127.0.0.1:{run_env['PORT']}/api/participants/"
+        url = f"http://127.0.0.1:{run_env['PORT']}/api/health"
         running.wait_for(lambda: _get_json(url), "the web server")
         assert "apt-get install redis-server" in running.output
         assert "WITHOUT worker and beat" in running.output

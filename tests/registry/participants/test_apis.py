@@ -1,3 +1,4 @@
+import json
 from urllib.parse import quote
 
 import pytest
@@ -198,3 +199,18 @@ def test_registry_host_without_port(client, settings):
 def test_settings_host_is_the_default_in_tests():
     # The expectations above hard-code localhost:8000; fail loudly if the test settings change.
     assert settings.REGISTRY_HOST == "localhost:8000"
+
+
+def test_links_are_served_by_the_registry(client, directory):
+    """The entry's links lead to this registry's DID document and resolver."""
+    entry = client.get(DETAIL.format(did=directory["ep"].did.did)).json()
+    prefix = settings.REGISTRY_BASE_URL
+    document = client.get(entry["links"]["didDocument"].removeprefix(prefix))
+    assert document.status_code == 200
+    assert json.loads(document.content)["id"] == entry["did"]
+    resolution = client.get(
+        entry["links"]["resolution"].removeprefix(prefix),
+        HTTP_ACCEPT="application/did-resolution",
+    )
+    assert resolution.status_code == 200, resolution.content
+    assert json.loads(resolution.content)["didDocument"]["id"] == entry["did"]
