@@ -14,6 +14,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from registry.api.throttles import ScopedRateThrottle
+
 from . import services
 
 HEX_HASH = r"^[0-9a-fA-F]{64}$"
@@ -31,13 +33,22 @@ ERRORS = {
 }
 
 
+class LogApi(APIView):
+    """Public and read-only: no authentication, the shared public rate limit."""
+
+    authentication_classes: list = []
+    permission_classes: list = []
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "public"
+
+
 def _query(serializer_class, request: Request) -> dict:
     serializer = serializer_class(data=request.query_params)
     serializer.is_valid(raise_exception=True)
     return serializer.validated_data
 
 
-class LogCheckpointApi(APIView):
+class LogCheckpointApi(LogApi):
     """`GET /log/checkpoint`: the latest signed checkpoint (text/plain, C2SP signed note)."""
 
     @extend_schema(
@@ -70,7 +81,7 @@ class LogCheckpointApi(APIView):
         return response
 
 
-class LogKeyApi(APIView):
+class LogKeyApi(LogApi):
     """`GET /log/key`: the note verifier keys of the registry (current first)."""
 
     class LogKeySerializer(serializers.Serializer):
@@ -106,7 +117,7 @@ class LogKeyApi(APIView):
         return Response(self.LogKeyOutputSerializer(body).data)
 
 
-class LogInclusionProofApi(APIView):
+class LogInclusionProofApi(LogApi):
     """`GET /log/proof/inclusion?leaf_hash=<hex>&tree_size=N`."""
 
     class QuerySerializer(serializers.Serializer):
@@ -138,7 +149,7 @@ class LogInclusionProofApi(APIView):
         )
 
 
-class LogConsistencyProofApi(APIView):
+class LogConsistencyProofApi(LogApi):
     """`GET /log/proof/consistency?first=M&second=N`."""
 
     class QuerySerializer(serializers.Serializer):
@@ -180,7 +191,7 @@ class EntrySerializer(serializers.Serializer):
     created = serializers.DateTimeField(source="created_at")
 
 
-class LogEntriesApi(APIView):
+class LogEntriesApi(LogApi):
     """`GET /log/entries?start=&end=`: leaves start..end inclusive (RFC 9162 get-entries)."""
 
     class QuerySerializer(serializers.Serializer):
@@ -206,7 +217,7 @@ class LogEntriesApi(APIView):
         return Response({"entries": EntrySerializer(leaves, many=True).data})
 
 
-class LogLeafApi(APIView):
+class LogLeafApi(LogApi):
     """`GET /log/leaf?kind=&key=`: the leaf anchored under (kind, key), e.g. kind
     `status-list` and key `<list id>:<version>`, or `did-version` and `<did>?versionId=N`."""
 

@@ -90,6 +90,14 @@ class LogClient:
     def leaf(self, kind: str, key: str) -> dict:
         return self._json("/log/leaf", {"kind": kind, "key": key})
 
+    def status_list_version(self, list_id: str, version: int) -> bytes:
+        """The exact bytes the registry serves for that published list version."""
+        path = f"/status-lists/{urllib.parse.quote(list_id, safe='')}/versions/{version}"
+        status, body = self._get(path)
+        if status != 200:
+            raise VerificationFailed(f"{path}: HTTP {status}")
+        return body
+
 
 def _unhex(values: Sequence[str], what: str) -> list[bytes]:
     try:
@@ -239,8 +247,13 @@ def run(
             if entry["leaf_hash"] != computed.hex():
                 raise VerificationFailed(f"{kind} {key}: its data does not hash to its leaf hash")
             if document is not None:
-                _check_document(entry, document)
+                with open(document, "rb") as fh:
+                    _check_document(entry, fh.read(), document)
                 out(f"OK {document} is the document anchored as {kind} {key}")
+            if status_list is not None and version is not None:
+                served = client.status_list_version(status_list, version)
+                _check_document(entry, served, f"the served status list {key}")
+                out(f"OK the served status list {key} is the anchored one (sha256)")
             leaf_hash = computed.hex()
             out(f"   {kind} {key}: {json.dumps(entry['data'], sort_keys=True)}")
         if leaf_hash is not None:
@@ -269,19 +282,17 @@ def run(
     return True
 
 
-def _check_document(entry: dict, path: str) -> None:
-    """The anchored data's `sha256` must be the SHA-256 of the document's canonical JSON
-    (RFC 8785) or, failing that, of the file's exact bytes."""
+def _check_document(entry: dict, raw: bytes, what: str) -> None:
+    """The anchored data's `sha256` must be the SHA-256 of the document's exact bytes or, for
+    a JSON file saved differently, of its canonical JSON (RFC 8785)."""
     expected = entry["data"].get("sha256")
     if not isinstance(expected, str):
         raise VerificationFailed("the anchored data has no sha256 to compare with")
-    with open(path, "rb") as fh:
-        raw = fh.read()
     candidates = {hashlib.sha256(raw).hexdigest()}
     with contextlib.suppress(ValueError):
         candidates.add(hashlib.sha256(rfc8785.dumps(json.loads(raw))).hexdigest())
     if expected.lower() not in candidates:
-        raise VerificationFailed(f"{path} is not the anchored document (sha256 differs)")
+        raise VerificationFailed(f"{what} is not the anchored document (sha256 differs)")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

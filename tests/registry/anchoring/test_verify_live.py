@@ -39,6 +39,11 @@ def anchor_versions(versions, list_id="list-7"):
     return out
 
 
+def synthetic(version, list_id="list-7"):
+    """Options naming a synthetic status-list leaf (no list is served for it)."""
+    return {"kind": "status-list", "key": f"{list_id}:{version}"}
+
+
 def run(live_server, **kwargs):
     lines: list[str] = []
     ok = verify.run(server=live_server.url, out=lines.append, **kwargs)
@@ -48,9 +53,7 @@ def run(live_server, **kwargs):
 def test_inclusion_consistency_and_audit(live_server, tmp_path):
     anchor_versions(range(1, 6))
     saved = tmp_path / "checkpoint.txt"
-    ok, output = run(
-        live_server, status_list="list-7", version=3, audit=True, save_checkpoint=str(saved)
-    )
+    ok, output = run(live_server, **synthetic(3), audit=True, save_checkpoint=str(saved))
     assert ok, output
     assert "OK checkpoint" in output
     assert "signature verified" in output
@@ -74,15 +77,11 @@ def test_with_a_pinned_key_and_a_document(live_server, tmp_path):
     key = services.log_verifier_keys()[0]["verifier_key"]
     document = tmp_path / "list.json"
     document.write_text(json.dumps({"version": 1, "id": "https://example/status/list-7"}))
-    ok, output = run(
-        live_server, keys=[key], status_list="list-7", version=1, document=str(document)
-    )
+    ok, output = run(live_server, keys=[key], **synthetic(1), document=str(document))
     assert ok, output
     assert "key given" in output
     document.write_text(json.dumps({"version": 2, "id": "https://example/status/list-7"}))
-    ok, output = run(
-        live_server, keys=[key], status_list="list-7", version=1, document=str(document)
-    )
+    ok, output = run(live_server, keys=[key], **synthetic(1), document=str(document))
     assert not ok
     assert "not the anchored document" in output
 
@@ -97,7 +96,7 @@ def test_wrong_key_fails(live_server):
 
 def test_unknown_leaf_fails(live_server):
     anchor_versions([1])
-    ok, output = run(live_server, status_list="list-7", version=9)
+    ok, output = run(live_server, **synthetic(9))
     assert not ok
     assert "leafNotFound" in output
 
@@ -113,14 +112,14 @@ def test_leaf_altered_in_the_database_is_detected(live_server):
     ok, output = run(live_server, audit=True)
     assert not ok
     assert f"entry {victim.index}: its data does not hash to its leaf hash" in output
-    ok, output = run(live_server, status_list="list-7", version=5)
+    ok, output = run(live_server, **synthetic(5))
     assert not ok
     # 2. and its leaf hash too: now the recomputed root differs from the signed checkpoint
     LogLeaf.objects.filter(pk=victim.pk).update(leaf_hash=merkle.leaf_hash(forged.encode()).hex())
     ok, output = run(live_server, audit=True)
     assert not ok
     assert "differs from the signed checkpoint" in output
-    ok, output = run(live_server, status_list="list-7", version=5)
+    ok, output = run(live_server, **synthetic(5))
     assert not ok
     assert "inclusion proof" in output
 
@@ -131,10 +130,10 @@ def test_management_command(live_server, tmp_path):
         "verify_log",
         "--server",
         live_server.url,
-        "--status-list",
-        "list-7",
-        "--version",
-        "2",
+        "--kind",
+        "status-list",
+        "--key-name",
+        "list-7:2",
         "--audit",
     )
     with pytest.raises(CommandError):
@@ -152,10 +151,10 @@ def test_runs_without_django_settings(live_server):
             "--server",
             live_server.url,
             "--audit",
-            "--status-list",
-            "list-7",
-            "--version",
-            "3",
+            "--kind",
+            "status-list",
+            "--key-name",
+            "list-7:3",
         ],
         cwd=ROOT,
         env=env,
@@ -166,3 +165,27 @@ def test_runs_without_django_settings(live_server):
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "is included at index" in result.stdout
+
+
+def test_a_real_status_list_version_and_its_served_bytes(live_server):
+    """End to end with the status app: a revocation publishes a new list version, anchored;
+    the verifier checks its inclusion and that the served bytes hash to the anchored sha256;
+    a stored list altered behind the log's back is detected."""
+    from registry.status.models import StatusListVersion
+    from registry.status.services import credential_status_change, status_entry_allocate
+    from tests.registry.participants.factories import OfficeFactory
+
+    office = OfficeFactory()
+    status_entry_allocate(issuer_did=office.did.did, credential_id="urn:uuid:h4-1")
+    credential_status_change(issuer=office, credential_id="urn:uuid:h4-1", action="revoke")
+    version = StatusListVersion.objects.select_related("status_list").order_by("-pk").first()
+    assert version is not None, "the revocation was not published"
+    list_id = version.status_list.public_id
+    ok, output = run(live_server, status_list=list_id, version=version.version, audit=True)
+    assert ok, output
+    assert f"OK the served status list {list_id}:{version.version} is the anchored one" in output
+
+    StatusListVersion.objects.filter(pk=version.pk).update(body=version.body.replace("Z", "z", 1))
+    ok, output = run(live_server, status_list=list_id, version=version.version)
+    assert not ok
+    assert "is not the anchored document" in output
