@@ -292,3 +292,29 @@ def test_every_change_is_audited(ep, bar):
     assert events[0].actor_label == admin.username
     assert events[1].actor_type == "system"
     assert events[0].data["credential_types"] == [APPLICANT]
+
+
+def test_every_change_is_anchored_in_the_log(ep, bar):
+    import json
+
+    from registry.anchoring.models import LogLeaf
+
+    root = accreditation_grant(office=ep, credential_types=[APPLICANT])
+    sub = accreditation_grant(office=bar, credential_types=[APPLICANT], parent=root)
+    accreditation_suspend(accreditation=root)
+    accreditation_reinstate(accreditation=root)
+    accreditation_withdraw(accreditation=root)
+    leaves = [
+        json.loads(leaf.entry)["data"]
+        for leaf in LogLeaf.objects.filter(kind="accreditation").order_by("index")
+    ]
+    assert [(d["accreditation"], d["event"]) for d in leaves] == [
+        (root.pk, "granted"),
+        (sub.pk, "granted"),
+        (root.pk, "suspended"),
+        (root.pk, "reinstated"),
+        (root.pk, "withdrawn"),
+        (sub.pk, "withdrawn"),
+    ]
+    assert leaves[1]["accredited_by"] == ep.did.did
+    assert leaves[0]["credential_types"] == [APPLICANT]
