@@ -24,10 +24,11 @@ from __future__ import annotations
 import json
 import logging
 import secrets
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import partial
 from hashlib import sha256
 
 from django.db import IntegrityError, transaction
@@ -339,7 +340,12 @@ def credential_status_change(
         request=request,
         issuer=issuer_did,
     )
-    transaction.on_commit(partial(status_list_publish_enqueue, entry.status_list_id), robust=True)
+    list_id = entry.status_list_id
+
+    def enqueue_publish() -> None:
+        status_list_publish_enqueue(list_id)
+
+    transaction.on_commit(enqueue_publish, robust=True)
     return StatusChangeResult(entry=entry, changed=True, change=change)
 
 
@@ -353,32 +359,75 @@ def credential_status_of(credential_id: str, *, issuer=None) -> StatusEntry | No
 
 # --- publishing ----------------------------------------------------------------------------
 
-# After a failed enqueue, skip the broker for a while: the sweep catches up, and requests do
-# not each pay a connection timeout while Redis is down.
+# After a failed enqueue, skip the broker for a while: the sweep catches up, and the enqueue
+# thread does not pay a connection timeout per change while Redis is down.
 _broker_down_until = 0.0
+# Messages are handed to the broker from one background thread, so that a request never waits
+# on Redis (down, slow, or a connection timeout away). Lists already waiting for that thread
+# are not queued twice: the task publishes everything pending when it runs.
+_enqueue_executor: ThreadPoolExecutor | None = None
+_enqueue_waiting: set[int] = set()
+_enqueue_lock = threading.Lock()
 
 
-def status_list_publish_enqueue(status_list_id: int) -> bool:
-    """Enqueue the publish task; never raises, never blocks long (Redis may be down)."""
+def _celery_eager() -> bool:
+    from .tasks import status_list_publish_task
+
+    return bool(getattr(status_list_publish_task.app.conf, "task_always_eager", False))
+
+
+def status_list_publish_enqueue(status_list_id: int) -> None:
+    """Ask a worker to publish the list (called on commit). Never raises, never blocks: with
+    Redis down the change waits in the outbox for the periodic sweep."""
+    global _enqueue_executor
+    if _celery_eager():  # tests and single-process runs: publish now, in this thread
+        _enqueue_send(status_list_id)
+        return
+    with _enqueue_lock:
+        if status_list_id in _enqueue_waiting:
+            return
+        _enqueue_waiting.add(status_list_id)
+        if _enqueue_executor is None:
+            _enqueue_executor = ThreadPoolExecutor(
+                max_workers=1, thread_name_prefix="status-enqueue"
+            )
+        executor = _enqueue_executor
+    executor.submit(_enqueue_send, status_list_id)
+
+
+def _enqueue_send(status_list_id: int) -> bool:
     global _broker_down_until
+    with _enqueue_lock:
+        _enqueue_waiting.discard(status_list_id)
     if time.monotonic() < _broker_down_until:
-        logger.warning("broker marked down: list %s left to the outbox sweep", status_list_id)
+        logger.warning(
+            "broker marked down: status list %s left to the outbox sweep", status_list_id
+        )
         return False
     from .tasks import status_list_publish_task
 
     try:
         status_list_publish_task.apply_async(args=[status_list_id], retry=False)
     except Exception as exc:  # the broker's errors vary by transport: any failure is soft here
-        if getattr(status_list_publish_task.app.conf, "task_always_eager", False):
-            raise  # eager mode (tests): the task itself failed, surface it
+        if _celery_eager():
+            raise  # eager mode: the task itself failed; surface it
         _broker_down_until = time.monotonic() + conf.broker_backoff_seconds()
         logger.warning(
-            "could not enqueue publishing of status list %s (%s); the outbox sweep will",
+            "could not enqueue publishing of status list %s (%s: %s); the outbox sweep will",
             status_list_id,
             exc.__class__.__name__,
+            str(exc)[:200],
         )
         return False
     return True
+
+
+def status_enqueue_drain(timeout: float = 10.0) -> None:
+    """Wait until the enqueue thread has handed over what it holds (tests, shutdown)."""
+    with _enqueue_lock:
+        executor = _enqueue_executor
+    if executor is not None:
+        executor.submit(lambda: None).result(timeout=timeout)
 
 
 def _timestamp(at: datetime) -> str:
@@ -485,7 +534,12 @@ def _publish_locked(status_list: StatusList) -> StatusListVersion | None:
     if claimed != len(pending):
         raise RuntimeError(f"outbox of list {status_list.public_id} changed under its lock")
     conf.fault_pause("published and anchored, before commit")
-    transaction.on_commit(partial(_remember_current, status_list.public_id, version.version))
+    public_id, number = status_list.public_id, version.version
+
+    def remember_current() -> None:
+        _remember_current(public_id, number)
+
+    transaction.on_commit(remember_current)
     logger.info(
         "status list %s version %s published (%s changes, leaf %s)",
         status_list.public_id,
