@@ -168,6 +168,8 @@ CELERY_BROKER_CONNECTION_TIMEOUT = 2
 CELERY_TASK_PUBLISH_RETRY = False
 CELERY_BEAT_SCHEDULE: dict = {}
 CELERY_TIMEZONE = "UTC"
+# One queue name for web, worker and beat; integration tests give each run its own.
+CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_TASK_DEFAULT_QUEUE", "celery")
 
 # Anchoring log (registry.anchoring): backends every anchored leaf goes to (the built-in Merkle
 # log must be listed), the checkpoint origin / note key name, and the entries page size.
