@@ -18,6 +18,7 @@ from rest_framework.response import Response
 
 from identity.dids import did_web_url
 from registry.api.errors import ApiError
+from registry.api.throttles import ScopedRateThrottle
 
 from .models import Participant
 from .selectors import PUBLIC_KINDS, participant_directory_list, participant_public_get
@@ -78,6 +79,8 @@ class ParticipantListApi(GenericAPIView):
 
     pagination_class = DirectoryPagination
     serializer_class = ParticipantOutputSerializer
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "public"
 
     class FilterSerializer(serializers.Serializer):
         kind = serializers.CharField(required=False, allow_blank=True)
@@ -99,7 +102,11 @@ class ParticipantListApi(GenericAPIView):
                 "pageSize", int, description="Entries per page (default 50, max 200)."
             ),
         ],
-        responses={200: ParticipantOutputSerializer(many=True), 400: DirectoryErrorSerializer},
+        responses={
+            200: ParticipantOutputSerializer(many=True),
+            400: DirectoryErrorSerializer,
+            429: DirectoryErrorSerializer,
+        },
         tags=["participants"],
     )
     def get(self, request: Request) -> Response:
@@ -120,6 +127,8 @@ class ParticipantDetailApi(GenericAPIView):
     """`GET /api/participants/{did}/`: one office or agent."""
 
     serializer_class = ParticipantOutputSerializer
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "public"
 
     @extend_schema(
         operation_id="participants_retrieve",
@@ -132,7 +141,11 @@ class ParticipantDetailApi(GenericAPIView):
         parameters=[
             OpenApiParameter("did", str, OpenApiParameter.PATH, description="A registry DID.")
         ],
-        responses={200: ParticipantOutputSerializer, 404: DirectoryErrorSerializer},
+        responses={
+            200: ParticipantOutputSerializer,
+            404: DirectoryErrorSerializer,
+            429: DirectoryErrorSerializer,
+        },
         tags=["participants"],
     )
     def get(self, request: Request, did: str) -> Response:

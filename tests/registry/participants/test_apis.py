@@ -214,3 +214,23 @@ def test_links_are_served_by_the_registry(client, directory):
     )
     assert resolution.status_code == 200, resolution.content
     assert json.loads(resolution.content)["didDocument"]["id"] == entry["did"]
+
+
+def test_directory_is_rate_limited(client, settings):
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {
+            **settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"],
+            "public": "2/min",
+        },
+    }
+    from django.core.cache import cache
+
+    cache.clear()
+    assert client.get(LIST).status_code == 200
+    assert client.get(LIST).status_code == 200
+    response = client.get(LIST)
+    assert response.status_code == 429
+    assert_response_matches_schema(response, LIST)
+    assert "Retry-After" in response
+    cache.clear()
