@@ -55,6 +55,14 @@ def is_registry_admin(user) -> bool:
     return trust_is_registry_admin(user)
 
 
+def is_office_admin(user) -> bool:
+    from registry.trust.roles import offices_of
+
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return False
+    return offices_of(user, role="admin").exists()
+
+
 def requests_of(participant: Participant) -> QuerySet[CredentialRequest]:
     return CredentialRequest.objects.filter(requester=participant).select_related("office")
 

@@ -80,4 +80,26 @@ urlpatterns = [
     path("portal/tools/verify/", views.tool_verify, name="tool-verify"),
     # administrators (trust registry and administration, same look)
     path("portal/admin/", admin_views.admin_home, name="admin-home"),
+    path(
+        "portal/admin/accreditations/grant/",
+        admin_views.accreditation_grant_view,
+        name="admin-accreditation-grant",
+    ),
+    path(
+        "portal/admin/accreditations/<int:pk>/<str:action>/",
+        admin_views.accreditation_change_view,
+        name="admin-accreditation-change",
+    ),
+    path("portal/admin/offices/<str:st3>/", admin_views.office_admin, name="admin-office"),
+    path(
+        "portal/admin/offices/<str:st3>/members/<int:user_id>/remove/",
+        admin_views.office_member_remove_view,
+        name="admin-member-remove",
+    ),
+    path(
+        "portal/admin/offices/<str:st3>/keys/<int:key_id>/<str:action>/",
+        admin_views.api_key_change_view,
+        name="admin-key-change",
+    ),
+    path("portal/admin/audit/", admin_views.audit_log, name="admin-audit"),
 ]

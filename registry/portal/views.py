@@ -145,7 +145,8 @@ def dashboard(request):
     context = {
         "participant": participant,
         "officer_offices": list(selectors.officer_offices(request.user)),
-        "is_registry_admin": selectors.is_registry_admin(request.user),
+        "is_registry_admin": selectors.is_registry_admin(request.user)
+        or selectors.is_office_admin(request.user),
     }
     if participant is not None:
         did = participant.did
