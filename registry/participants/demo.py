@@ -135,6 +135,15 @@ def _step_accreditations(ctx: DemoContext) -> None:
 DEMO_STEPS.append(_step_accreditations)
 
 
+def _step_portal_users(ctx: DemoContext) -> None:
+    from registry.portal.demo import step_portal_users
+
+    step_portal_users(ctx)
+
+
+DEMO_STEPS.append(_step_portal_users)
+
+
 def demo_data_load(*, say: Callable[[str], None] | None = None) -> DemoContext:
     """Load the demo data; running it again changes nothing. Each step is atomic."""
     ctx = DemoContext(say=say or (lambda _line: None))
