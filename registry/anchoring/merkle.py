@@ -46,31 +46,31 @@ def largest_power_of_two_below(n: int) -> int:
 # --- roots ------------------------------------------------------------------------------------
 
 
-def root_from_leaf_hashes(hashes: Sequence[bytes]) -> bytes:
-    """MTH over already-hashed leaves, iteratively (level by level) for speed.
-
-    Pairing left to right and carrying an odd last node up unchanged gives exactly the RFC
-    9162 split at the largest power of two (the carried node is the root of the right-edge
-    subtree, combined later with its left neighbour)."""
-    if not hashes:
-        return EMPTY_ROOT
-    level = list(hashes)
-    sha = _sha256
-    prefix = NODE_PREFIX
-    while len(level) > 1:
-        paired = [
-            sha(prefix + a + b).digest() for a, b in zip(level[0::2], level[1::2], strict=False)
-        ]
-        if len(level) % 2:
-            paired.append(level[-1])
-        level = paired
-    return level[0]
+def root_from_leaf_hashes(hashes: Iterable[bytes]) -> bytes:
+    """MTH over already-hashed leaves, streaming: a stack holds the compact range (at most
+    log2(n) + 1 hashes) and each leaf merges with the complete subtrees it closes, exactly as
+    the log does on append. No per-level lists: measured faster than pairing level by level."""
+    stack: list[bytes] = []
+    pop, push, sha = stack.pop, stack.append, _sha256
+    for i, h in enumerate(hashes):
+        while i & 1:
+            h = sha(b"\x01" + pop() + h).digest()
+            i >>= 1
+        push(h)
+    return root_from_frontier(stack)
 
 
 def root_of(leaves: Iterable[bytes]) -> bytes:
     """MTH(D[n]) of raw leaf data."""
-    sha = _sha256
-    return root_from_leaf_hashes([sha(LEAF_PREFIX + d).digest() for d in leaves])
+    stack: list[bytes] = []
+    pop, push, sha = stack.pop, stack.append, _sha256
+    for i, d in enumerate(leaves):
+        h = sha(b"\x00" + d).digest()
+        while i & 1:
+            h = sha(b"\x01" + pop() + h).digest()
+            i >>= 1
+        push(h)
+    return root_from_frontier(stack)
 
 
 def frontier_push(frontier: list[bytes], size: int, new_leaf_hash: bytes) -> list[tuple]:

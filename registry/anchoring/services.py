@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
+import time
 from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
 import rfc8785
@@ -125,20 +128,75 @@ def log_append_locked(*, head: LogHead, kind: str, key: str, entry: bytes) -> Lo
     return leaf
 
 
+# Messages go to the broker from one background thread, so that a request never waits on
+# Redis (down, slow, or a connection timeout away). Checkpoint requests coalesce: one waiting
+# is enough, the task signs whatever size the log has when it runs. With the broker down,
+# nothing is lost: GET /log/checkpoint signs on demand and the beat sweep catches up.
+BROKER_BACKOFF_SECONDS = 30.0
+_sender: ThreadPoolExecutor | None = None
+_sender_lock = threading.Lock()
+_checkpoint_waiting = False
+_broker_down_until = 0.0
+
+
+def _celery_eager() -> bool:
+    from .tasks import publish_checkpoint
+
+    return bool(getattr(publish_checkpoint.app.conf, "task_always_eager", False))
+
+
 def _after_append(leaf_id: int) -> None:
     from . import tasks
 
-    _enqueue(tasks.publish_checkpoint)
-    for backend in external_backends():
-        _enqueue(tasks.deliver_leaf, leaf_id, backend.name)
+    global _checkpoint_waiting
+    jobs = [(tasks.deliver_leaf, (leaf_id, b.name)) for b in external_backends()]
+    if _celery_eager():  # tests and single-process runs: now, in this thread
+        for task, args in [(tasks.publish_checkpoint, ()), *jobs]:
+            task.apply_async(args=args)
+        return
+    with _sender_lock:
+        if not _checkpoint_waiting:
+            _checkpoint_waiting = True
+            jobs.insert(0, (tasks.publish_checkpoint, ()))
+    for task, args in jobs:
+        _submit(task, args)
 
 
-def _enqueue(task, *args) -> None:
-    # Never fail the caller's request because the broker is down: the beat sweep catches up.
+def _submit(task, args: tuple) -> None:
+    global _sender
+    with _sender_lock:
+        if _sender is None:
+            _sender = ThreadPoolExecutor(max_workers=1, thread_name_prefix="anchoring-enqueue")
+        sender = _sender
+    sender.submit(_send, task, args)
+
+
+def _send(task, args: tuple) -> bool:
+    global _broker_down_until, _checkpoint_waiting
+    if task.name == "anchoring.publish_checkpoint":
+        with _sender_lock:
+            _checkpoint_waiting = False
+    if time.monotonic() < _broker_down_until:
+        return False
     try:
-        task.delay(*args)
-    except Exception:  # noqa: BLE001 - any broker error
-        logger.warning("anchoring: could not enqueue %s; the sweep will do it", task.name)
+        task.apply_async(args=args, retry=False)
+    except Exception as exc:  # noqa: BLE001 - the broker's errors vary by transport
+        _broker_down_until = time.monotonic() + BROKER_BACKOFF_SECONDS
+        logger.warning(
+            "anchoring: could not enqueue %s (%s); the sweep will catch up",
+            task.name,
+            exc.__class__.__name__,
+        )
+        return False
+    return True
+
+
+def anchor_enqueue_drain(timeout: float = 10.0) -> None:
+    """Wait until the background sender has handed over what it holds (tests, shutdown)."""
+    with _sender_lock:
+        sender = _sender
+    if sender is not None:
+        sender.submit(lambda: None).result(timeout=timeout)
 
 
 def anchor_deliver(*, leaf_id: int, backend_name: str) -> AnchorReceipt | None:
