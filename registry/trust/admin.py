@@ -57,6 +57,11 @@ class AccreditationAddForm(forms.ModelForm):
     credential_types = forms.CharField(
         help_text="Comma separated, e.g. IPApplicantCredential,IPRepresentativeCredential"
     )
+    valid_from = forms.SplitDateTimeField(
+        required=False,
+        widget=admin.widgets.AdminSplitDateTime,
+        help_text="Empty: now (or the parent's start, if later).",
+    )
 
     class Meta:
         model = IssuerAccreditation

@@ -1,0 +1,170 @@
+"""Admin screens go through the services: accreditations, memberships, API keys, signing keys."""
+
+import re
+
+import pytest
+from django.contrib.messages import get_messages
+from django.test import Client
+from django.utils import timezone
+
+from registry.api.authentication import ApiKeyAuthentication
+from registry.api.models import ApiKey
+from registry.audit.models import AuditEvent
+from registry.trust.models import IssuerAccreditation, OfficeMembership
+from registry.trust.services import accreditation_grant, office_member_add
+
+from .factories import UserFactory, office
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def ep():
+    return office("EP")
+
+
+@pytest.fixture
+def root_admin():
+    user = UserFactory(is_superuser=True, is_staff=True)
+    user.save()
+    return user
+
+
+@pytest.fixture
+def ep_admin(ep):
+    user = UserFactory()
+    user.save()
+    office_member_add(actor=None, office=ep, user=user, role="admin")
+    user.refresh_from_db()
+    assert user.is_staff  # appointed office administrators can use the admin
+    return user
+
+
+def login(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def texts(response) -> list[str]:
+    return [str(m) for m in get_messages(response.wsgi_request)]
+
+
+def test_registry_admin_grants_through_the_admin(ep, root_admin):
+    response = login(root_admin).post(
+        "/admin/trust/issueraccreditation/add/",
+        {
+            "office": ep.pk,
+            "credential_types": "IPApplicantCredential, IPRepresentativeCredential",
+            "valid_from_0": "2026-01-01",
+            "valid_from_1": "00:00:00",
+        },
+    )
+    assert response.status_code == 302
+    acc = IssuerAccreditation.objects.get()
+    assert acc.credential_types == ["IPApplicantCredential", "IPRepresentativeCredential"]
+    assert acc.granted_by == root_admin
+    assert AuditEvent.objects.filter(action="accreditation.grant", actor_label=root_admin.username)
+
+
+def test_office_admin_cannot_grant_root_accreditations_in_the_admin(ep, ep_admin):
+    response = login(ep_admin).post(
+        "/admin/trust/issueraccreditation/add/",
+        {"office": ep.pk, "credential_types": "IPApplicantCredential"},
+        follow=True,
+    )
+    assert not IssuerAccreditation.objects.exists()
+    assert any("registry administrator" in t for t in texts(response))
+
+
+def test_admin_actions_suspend_and_withdraw(ep, root_admin):
+    acc = accreditation_grant(office=ep, credential_types=["IPApplicantCredential"])
+    client = login(root_admin)
+    client.post(
+        "/admin/trust/issueraccreditation/",
+        {"action": "suspend", "_selected_action": [acc.pk]},
+    )
+    acc.refresh_from_db()
+    assert acc.suspended_at is not None
+    client.post(
+        "/admin/trust/issueraccreditation/", {"action": "withdraw", "_selected_action": [acc.pk]}
+    )
+    acc.refresh_from_db()
+    assert acc.withdrawn_at is not None
+    assert client.get(f"/admin/trust/issueraccreditation/{acc.pk}/change/").status_code == 200
+
+
+def test_office_admin_creates_a_key_shown_once(ep, ep_admin):
+    response = login(ep_admin).post(
+        "/admin/api/apikey/add/", {"office": ep.pk, "name": "ci", "scopes": ["issue", "verify"]},
+        follow=True,
+    )  # fmt: skip
+    (message,) = [t for t in texts(response) if "created" in t]
+    key = re.search(r"(ipr_\S+)", message).group(1)
+    api_key = ApiKey.objects.get()
+    assert api_key.scopes == ["issue", "verify"]
+    assert ApiKeyAuthentication().authenticate_key(key)[1] == api_key
+    page = login(ep_admin).get(f"/admin/api/apikey/{api_key.pk}/change/").content.decode()
+    assert key not in page
+    assert api_key.secret_hash not in page
+
+
+def test_office_admin_sees_only_its_own_keys(ep, ep_admin):
+    from registry.api.services import api_key_create
+
+    jp = office("JP")
+    mine, _ = api_key_create(office=ep, scopes="issue")
+    theirs, _ = api_key_create(office=jp, scopes="issue")
+    page = login(ep_admin).get("/admin/api/apikey/").content.decode()
+    assert mine.prefix in page
+    assert theirs.prefix not in page
+    assert login(ep_admin).get(f"/admin/api/apikey/{theirs.pk}/change/").status_code == 302
+
+
+def test_members_are_added_through_the_service(ep, ep_admin):
+    newcomer = UserFactory()
+    newcomer.save()
+    login(ep_admin).post(
+        "/admin/trust/officemembership/add/",
+        {"user": newcomer.pk, "office": ep.pk, "role": "officer"},
+    )
+    assert OfficeMembership.objects.filter(user=newcomer, office=ep, role="officer").exists()
+    other = UserFactory()
+    other.save()
+    response = login(ep_admin).post(
+        "/admin/trust/officemembership/add/",
+        {"user": other.pk, "office": ep.pk, "role": "admin"},
+        follow=True,
+    )
+    assert not OfficeMembership.objects.filter(user=other).exists()
+    assert any("registry administrator" in t for t in texts(response))
+
+
+def test_signing_key_screen_rotates_and_marks_compromised(ep, root_admin):
+    client = login(root_admin)
+    client.post(
+        "/admin/trust/issuersigningkeys/",
+        {"action": "rotate_signing_key", "_selected_action": [ep.pk]},
+    )
+    assert ep.did.keys.count() == 2
+    first = ep.did.keys.get(number=1)
+    page = client.post(
+        "/admin/trust/issuersigningkeys/",
+        {"action": "mark_key_compromised", "_selected_action": [ep.pk]},
+    )
+    assert page.status_code == 200
+    assert first.did_key[:20] in page.content.decode()
+    since = timezone.now().replace(microsecond=0)
+    client.post(
+        "/admin/trust/issuersigningkeys/",
+        {
+            "action": "mark_key_compromised",
+            "_selected_action": [ep.pk],
+            "confirm": "1",
+            "did_key": first.did_key,
+            "since": since.strftime("%Y-%m-%d %H:%M:%S"),
+        },
+    )
+    first.refresh_from_db()
+    assert first.compromised_at == since
+    assert ep.did.keys.count() == 2  # a retired key is not rotated again
