@@ -21,19 +21,20 @@ def _reset_pools(app) -> None:
 
 
 @contextmanager
-def celery_broker(url: str, *, eager: bool = False):
+def celery_broker(url: str, *, eager: bool = False, queue: str | None = None):
     from registry.celery import app
     from registry.status import services
 
-    old = (app.conf.broker_url, app.conf.task_always_eager)
+    old = (app.conf.broker_url, app.conf.task_always_eager, app.conf.task_default_queue)
     _reset_pools(app)
     app.conf.broker_url = url
     app.conf.task_always_eager = eager
+    app.conf.task_default_queue = queue or old[2]
     services._broker_down_until = 0.0
     try:
         yield app
     finally:
         services.status_enqueue_drain()
         _reset_pools(app)
-        app.conf.broker_url, app.conf.task_always_eager = old
+        app.conf.broker_url, app.conf.task_always_eager, app.conf.task_default_queue = old
         services._broker_down_until = 0.0

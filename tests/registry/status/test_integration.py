@@ -1,0 +1,263 @@
+"""Reliability with REAL Celery workers (threads pool) and Redis, on PostgreSQL.
+
+- a worker SIGKILLed in the middle of publishing (after anchoring, before commit), repeatedly:
+  after a restart every change is published and anchored exactly once;
+- Redis stopped while revocations come in, then restarted: requests stay fast, nothing is lost;
+- 1,000 concurrent revocations from threads and processes on one list: exactly those bits set.
+
+The workers must share the test database, so these run on PostgreSQL only (DATABASE_URL); under
+SQLite (an in-memory test database no other process can open) they are skipped.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from hashlib import sha256
+
+import pytest
+from django.db import connection
+
+from registry.anchoring.models import LogLeaf
+from registry.status.bitstring import bitstring_decode, set_indexes
+from registry.status.models import StatusChange, StatusEntry, StatusList, StatusOutbox
+from registry.status.services import (
+    credential_status_change,
+    status_enqueue_drain,
+    status_entry_allocate,
+    status_lists_audit,
+)
+from registry.status.tasks import status_outbox_sweep_task
+
+from .celery_helpers import celery_broker
+from .processes import BASE_DIR, RedisServer, Worker, shared_redis_url, wait_until
+
+pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def postgres_only():
+    if connection.vendor != "postgresql":
+        pytest.skip(
+            "needs PostgreSQL (set DATABASE_URL): worker subprocesses must share the test "
+            "database, and SQLite's in-memory test database is private to this process"
+        )
+
+
+@pytest.fixture
+def shared_redis(postgres_only):
+    import redis
+
+    url = shared_redis_url()
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=1).ping()
+    except Exception as exc:
+        pytest.skip(f"Redis at {url} is not reachable ({exc.__class__.__name__})")
+    return url
+
+
+@pytest.fixture
+def queue():
+    return f"h5-status-{uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture
+def workers():
+    """Workers started by a test; all stopped before the database is flushed."""
+    started: list[Worker] = []
+    yield started
+    for worker in started:
+        worker.stop()
+
+
+def _pending() -> int:
+    return StatusOutbox.objects.filter(published_at__isnull=True).count()
+
+
+def _assert_published_and_anchored_exactly_once(status_list: StatusList, revoked_ids) -> None:
+    assert _pending() == 0
+    versions = list(status_list.versions.order_by("version"))
+    assert [v.version for v in versions] == list(range(1, len(versions) + 1))
+    leaves = {
+        leaf.key: leaf
+        for leaf in LogLeaf.objects.filter(
+            kind="status-list", key__startswith=f"{status_list.public_id}:"
+        )
+    }
+    # One leaf per version, no more (no duplicate), no less (no lost leaf).
+    assert sorted(leaves) == sorted(f"{status_list.public_id}:{v.version}" for v in versions)
+    assert LogLeaf.objects.filter(kind="status-list").count() == len(versions)
+    for version in versions:
+        assert version.sha256 == sha256(version.body.encode()).hexdigest()
+        assert leaves[version.anchor_key].data["sha256"] == version.sha256
+        assert version.anchor_leaf_index == leaves[version.anchor_key].index
+    # Every change went out in a published version.
+    assert not StatusChange.objects.filter(outbox__version__isnull=True).exists()
+    assert StatusChange.objects.count() == len(revoked_ids)
+    latest = json.loads(versions[-1].body)
+    bits = set_indexes(bitstring_decode(latest["credentialSubject"]["encodedList"]))
+    expected = sorted(
+        StatusEntry.objects.filter(credential_id__in=revoked_ids).values_list("index", flat=True)
+    )
+    assert bits == expected
+    assert status_lists_audit() == []
+
+
+def test_worker_killed_mid_publish_repeatedly_loses_and_duplicates_nothing(
+    office, shared_redis, queue, workers, tmp_path
+):
+    ids = [f"urn:kill:{i}" for i in range(6)]
+    for credential_id in ids:
+        status_entry_allocate(issuer_did=office.did.did, credential_id=credential_id)
+    status_list = StatusList.objects.get()
+    with celery_broker(shared_redis, queue=queue):
+        for round_number in range(3):
+            # This worker pauses inside the publish transaction, after anchoring, before commit.
+            worker = Worker(
+                broker_url=shared_redis,
+                queue=queue,
+                log_dir=tmp_path,
+                extra_env={"STATUS_PUBLISH_FAULT_PAUSE": "120"},
+            )
+            workers.append(worker)
+            worker.start()
+            credential_status_change(
+                issuer=office, credential_id=ids[round_number], action="revoke"
+            )
+            status_enqueue_drain()
+            worker.wait_for_log("fault pause", timeout=60)
+            worker.kill()
+            # Killed before commit: nothing of that publication exists.
+            assert status_list.versions.count() == 1
+            assert LogLeaf.objects.filter(kind="status-list").count() == 1
+            assert _pending() == round_number + 1
+        # Two more changes while no worker runs at all.
+        for credential_id in ids[3:5]:
+            credential_status_change(issuer=office, credential_id=credential_id, action="revoke")
+        status_enqueue_drain()
+        worker = Worker(broker_url=shared_redis, queue=queue, log_dir=tmp_path)
+        workers.append(worker)
+        worker.start()
+        status_outbox_sweep_task.delay()  # what beat sends periodically
+        wait_until(lambda: _pending() == 0, timeout=90, what="the outbox to drain")
+        # Running the sweep again publishes nothing new.
+        versions = status_list.versions.count()
+        status_outbox_sweep_task.delay()
+        worker.wait_for_log("status_outbox_sweep", timeout=30, count=4)  # received + succeeded x2
+        assert status_list.versions.count() == versions
+        worker.stop()
+    _assert_published_and_anchored_exactly_once(status_list, ids[:5])
+
+
+def test_redis_stopped_while_revocations_come_in_then_restarted_loses_nothing(
+    office, postgres_only, queue, workers, tmp_path, settings
+):
+    if not RedisServer.available():
+        pytest.skip("redis-server is not installed: this test stops and restarts its own Redis")
+    settings.STATUS_BROKER_BACKOFF_SECONDS = 0.2
+    redis_server = RedisServer(tmp_path)
+    redis_server.start()
+    ids = [f"urn:redis:{i}" for i in range(7)]
+    for credential_id in ids:
+        status_entry_allocate(issuer_did=office.did.did, credential_id=credential_id)
+    status_list = StatusList.objects.get()
+    try:
+        with celery_broker(redis_server.url, queue=queue):
+            # The worker runs beat too, sweeping the outbox every second.
+            worker = Worker(
+                broker_url=redis_server.url,
+                queue=queue,
+                log_dir=tmp_path,
+                beat=True,
+                extra_env={"STATUS_SWEEP_SECONDS": "1"},
+            )
+            workers.append(worker)
+            worker.start()
+            credential_status_change(issuer=office, credential_id=ids[0], action="revoke")
+            wait_until(lambda: _pending() == 0, timeout=30, what="the first revocation")
+            redis_server.stop()
+            durations = []
+            for credential_id in ids[1:6]:
+                started = time.perf_counter()
+                credential_status_change(
+                    issuer=office, credential_id=credential_id, action="revoke"
+                )
+                durations.append(time.perf_counter() - started)
+            assert max(durations) < 1.0, durations  # requests never wait on the dead broker
+            status_enqueue_drain(timeout=30)
+            assert _pending() == 5
+            redis_server.start()  # same port; the worker and beat reconnect by themselves
+            wait_until(lambda: _pending() == 0, timeout=120, what="the sweep after Redis returned")
+            worker.stop()
+    finally:
+        redis_server.stop()
+    _assert_published_and_anchored_exactly_once(status_list, ids[:6])
+
+
+def test_a_thousand_concurrent_revocations_from_threads_and_processes_set_exactly_those_bits(
+    office, shared_redis, queue, workers, tmp_path
+):
+    all_ids = [f"urn:many:{i}" for i in range(1100)]
+    for credential_id in all_ids:
+        status_entry_allocate(issuer_did=office.did.did, credential_id=credential_id)
+    status_list = StatusList.objects.get()
+    chosen = random.sample(all_ids, 1000)
+    in_process, by_processes = chosen[:400], chosen[400:]
+    worker = Worker(broker_url=shared_redis, queue=queue, log_dir=tmp_path)
+    workers.append(worker)
+    worker.start()
+    with celery_broker(shared_redis, queue=queue):
+        processes = []
+        for n in range(3):
+            ids_file = tmp_path / f"ids-{n}.json"
+            ids_file.write_text(json.dumps(by_processes[n::3]))
+            processes.append(
+                subprocess.Popen(
+                    [
+                        sys.executable,
+                        "-m",
+                        "tests.registry.status.revoker",
+                        str(ids_file),
+                        "4",
+                        office.did.did,
+                    ],
+                    cwd=BASE_DIR,
+                    env=worker.env(),
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.PIPE,
+                    text=True,
+                )
+            )
+        errors: list[str] = []
+
+        def revoke(chunk):
+            try:
+                for credential_id in chunk:
+                    credential_status_change(
+                        issuer=office, credential_id=credential_id, action="revoke"
+                    )
+            except Exception as exc:
+                errors.append(repr(exc))
+            finally:
+                connection.close()
+
+        threads = [threading.Thread(target=revoke, args=(in_process[i::8],)) for i in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        for process in processes:
+            out, err = process.communicate(timeout=240)
+            assert process.returncode == 0, err[-3000:]
+            assert json.loads(out.strip().splitlines()[-1])["errors"] == []
+        assert errors == []
+        status_enqueue_drain()
+        status_outbox_sweep_task.delay()
+        wait_until(lambda: _pending() == 0, timeout=180, what="all 1,000 revocations published")
+    assert StatusEntry.objects.filter(state="revoked").count() == 1000
+    _assert_published_and_anchored_exactly_once(status_list, chosen)
