@@ -11,10 +11,12 @@ from django.db.models import Q, QuerySet
 from django.http import Http404
 
 from identity.dids import registry_did
+from identity.models import Did
 
 from .models import Participant
 
 PUBLIC_KINDS = (Participant.Kind.OFFICE, Participant.Kind.AGENT)
+MAX_DID_LENGTH = Did._meta.get_field("did").max_length
 
 
 def participant_directory_list(*, kind: str | None = None, q: str | None = None) -> QuerySet:
@@ -47,6 +49,9 @@ def did_from_url_segment(value: str) -> str:
 def participant_public_get(*, did: str) -> Participant:
     """The office or agent with this registry DID; 404 for applicants and unknown DIDs alike
     (an applicant's existence is not disclosed)."""
+    if "\x00" in did or len(did) > MAX_DID_LENGTH:
+        # Never a registry DID, and PostgreSQL refuses NUL in text: answer before querying.
+        raise Http404("No office or agent has this DID.")
     participant = (
         Participant.objects.select_related("did")
         .filter(kind__in=PUBLIC_KINDS, did__did=did_from_url_segment(did))

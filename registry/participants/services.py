@@ -22,10 +22,23 @@ class ParticipantError(ValueError):
 
 
 def _clean_st3(value: str | None, field: str) -> str:
+    if value is not None and not isinstance(value, str):
+        raise ParticipantError(f"{field} must be a two-letter WIPO ST.3 code, not {value!r}")
     code = (value or "").strip().upper()
     if not ST3_PATTERN.match(code):
         raise ParticipantError(f"{field} must be a two-letter WIPO ST.3 code, not {value!r}")
     return code
+
+
+def _clean_name(value: str | None, field: str) -> str:
+    if value is not None and not isinstance(value, str):
+        raise ParticipantError(f"{field} must be text")
+    name = (value or "").strip()
+    if not name or len(name) > 200:
+        raise ParticipantError(f"{field} must be 1 to 200 characters")
+    if any(ord(c) < 32 or ord(c) == 127 for c in name):
+        raise ParticipantError(f"{field} must not contain control characters")
+    return name
 
 
 def participant_clean(
@@ -35,9 +48,7 @@ def participant_clean(
     raises ParticipantError. Forms call it to show errors before anything is written."""
     if kind not in Participant.Kind.values:
         raise ParticipantError(f"kind must be one of {', '.join(Participant.Kind.values)}")
-    display_name = (display_name or "").strip()
-    if not display_name or len(display_name) > 200:
-        raise ParticipantError("display_name must be 1 to 200 characters")
+    display_name = _clean_name(display_name, "display_name")
     country = _clean_st3(country, "country")
     if kind == Participant.Kind.OFFICE:
         st3_code = _clean_st3(st3_code, "st3_code")
@@ -121,9 +132,7 @@ def office_upsert(
             ),
             True,
         )
-    name = (name or "").strip()
-    if not name or len(name) > 200:
-        raise ParticipantError("name must be 1 to 200 characters")
+    name = _clean_name(name, "name")
     changed = []
     if office.display_name != name:
         office.display_name = name

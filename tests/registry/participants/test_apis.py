@@ -234,3 +234,28 @@ def test_directory_is_rate_limited(client, settings):
     assert_response_matches_schema(response, LIST)
     assert "Retry-After" in response
     cache.clear()
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/participants/did:web:localhost%3A8000:offices:ep%00/",
+        "/api/participants/" + "did:web:" + "a" * 5000 + "/",
+        "/api/participants/%F0%9F%92%A5/",
+    ],
+)
+def test_detail_bad_input_is_a_404_not_a_500(client, directory, path):
+    response = client.get(path)
+    assert response.status_code == 404
+    assert response.json()["error"] == "notFound"
+
+
+@pytest.mark.parametrize("q", ["\x00", "EP\x00", "%", "_", "\\"])
+def test_list_odd_queries(client, directory, q):
+    response = client.get(LIST, {"q": q})
+    if "\x00" in q:
+        assert response.status_code == 400
+        assert response.json()["error"] == "invalidInput"
+    else:
+        assert response.status_code == 200
+        assert response.json()["count"] == 0

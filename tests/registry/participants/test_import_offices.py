@@ -37,18 +37,18 @@ def test_import_csv(tmp_path, capsys):
 def test_import_csv_reports_bad_rows_by_line_and_imports_the_rest(tmp_path, capsys):
     path = tmp_path / "offices.csv"
     path.write_text(
-        "st3_code,name,country\n"  # line 1
-        "EP,European Patent Office,EP\n"  # 2
-        "XYZ,Too long a code,XY\n"  # 3
-        '"JP","Japan Patent\n Office",JP\n'  # 4-5: a quoted newline
-        ",Nameless,\n"  # 6
-        "KR,,KR\n"  # 7
-        "CN,China National Intellectual Property Administration,C1\n",  # 8
+        "st3_code,name,country,notes\n"  # line 1 (extra columns are ignored)
+        "EP,European Patent Office,EP,\n"  # 2
+        "XYZ,Too long a code,XY,\n"  # 3
+        '"JP","Japan Patent Office",JP,"two\nlines"\n'  # 4-5: a quoted newline
+        ",Nameless,,\n"  # 6
+        "KR,,KR,\n"  # 7
+        "CN,China National Intellectual Property Administration,C1,\n",  # 8
         encoding="utf-8",
     )
     with pytest.raises(CommandError, match="6 rows: 2 created, 0 updated, 0 unchanged, 4 failed"):
         call_command("import_offices", str(path))
-    # The JP row is fine (its name spans two lines).
+    # The JP row is fine (it spans two lines).
     assert set(_offices()) == {"EP", "JP"}
     err = capsys.readouterr().err
     assert f"{path}:3: st3_code must be a two-letter" in err
@@ -111,3 +111,21 @@ def test_import_refuses_unreadable_files(tmp_path, name, content, message):
 def test_import_missing_file(tmp_path):
     with pytest.raises(CommandError, match="cannot read"):
         call_command("import_offices", str(tmp_path / "nope.csv"))
+
+
+def test_import_reports_control_characters_and_keeps_going(tmp_path, capsys):
+    path = tmp_path / "offices.json"
+    path.write_text(
+        json.dumps(
+            [
+                {"st3_code": "EP", "name": "European\u0000Patent Office"},
+                {"st3_code": "JP", "name": "Japan\nPatent Office"},
+                {"st3_code": "KR", "name": "Korean Intellectual Property Office"},
+            ]
+        ),
+        encoding="utf-8",
+    )
+    with pytest.raises(CommandError, match="1 created, 0 updated, 0 unchanged, 2 failed"):
+        call_command("import_offices", str(path))
+    assert set(_offices()) == {"KR"}
+    assert capsys.readouterr().err.count("must not contain control characters") == 2
