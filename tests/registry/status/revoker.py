@@ -1,7 +1,8 @@
-"""Run as a subprocess by the concurrency test: revoke the credential ids listed in a JSON file
-from several threads, through the service, as a separate web process would.
+"""Run as a subprocess by the concurrency tests: revoke (or allocate status entries for) the
+credential ids listed in a JSON file from several threads, through the services, as a separate
+web process would.
 
-    python -m tests.registry.status.revoker <ids.json> <threads> <issuer registry DID>
+    python -m tests.registry.status.revoker revoke|allocate <ids.json> <threads> <issuer DID> [list size]
 """
 
 from __future__ import annotations
@@ -14,14 +15,22 @@ from pathlib import Path
 
 
 def main() -> int:
-    ids_file, threads, issuer_did = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+    mode, ids_file, threads, issuer_did = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "registry.settings.test")
     import django
 
     django.setup()
+    from django.conf import settings
     from django.db import connection
 
-    from registry.status.services import credential_status_change, status_enqueue_drain
+    from registry.status.services import (
+        credential_status_change,
+        status_enqueue_drain,
+        status_entry_allocate,
+    )
+
+    if len(sys.argv) > 5:
+        settings.STATUS_LIST_SIZE = int(sys.argv[5])
 
     ids = json.loads(Path(ids_file).read_text())
     errors: list[str] = []
@@ -31,9 +40,15 @@ def main() -> int:
         try:
             barrier.wait(timeout=30)
             for credential_id in chunk:
-                credential_status_change(
-                    issuer=issuer_did, credential_id=credential_id, action="revoke", actor="revoker"
-                )
+                if mode == "allocate":
+                    status_entry_allocate(issuer_did=issuer_did, credential_id=credential_id)
+                else:
+                    credential_status_change(
+                        issuer=issuer_did,
+                        credential_id=credential_id,
+                        action="revoke",
+                        actor="revoker",
+                    )
         except Exception as exc:
             errors.append(repr(exc))
         finally:
@@ -45,7 +60,7 @@ def main() -> int:
     for worker in workers:
         worker.join()
     status_enqueue_drain(timeout=60)
-    sys.stdout.write(json.dumps({"revoked": len(ids), "errors": errors}) + "\n")
+    sys.stdout.write(json.dumps({"done": len(ids), "errors": errors}) + "\n")
     sys.stdout.flush()
     return 1 if errors else 0
 

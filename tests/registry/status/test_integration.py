@@ -261,3 +261,67 @@ def test_a_thousand_concurrent_revocations_from_threads_and_processes_set_exactl
         wait_until(lambda: _pending() == 0, timeout=180, what="all 1,000 revocations published")
     assert StatusEntry.objects.filter(state="revoked").count() == 1000
     _assert_published_and_anchored_exactly_once(status_list, chosen)
+
+
+def test_concurrent_allocation_from_threads_and_processes_never_shares_an_index(
+    office, postgres_only, tmp_path, settings
+):
+    # Small lists (256 entries) so that collisions, full lists and new lists all race.
+    settings.STATUS_LIST_SIZE = 256
+    ids = [f"urn:alloc:{i}" for i in range(900)]
+    in_process, by_processes = ids[:300], ids[300:]
+    processes = []
+    env = Worker(broker_url="redis://127.0.0.1:1/0", queue="unused", log_dir=tmp_path).env()
+    for n in range(3):
+        ids_file = tmp_path / f"alloc-{n}.json"
+        ids_file.write_text(json.dumps(by_processes[n::3]))
+        processes.append(
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "tests.registry.status.revoker",
+                    "allocate",
+                    str(ids_file),
+                    "4",
+                    office.did.did,
+                    "256",
+                ],
+                cwd=BASE_DIR,
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+        )
+    errors: list[str] = []
+
+    def allocate(chunk):
+        try:
+            for credential_id in chunk:
+                status_entry_allocate(issuer_did=office.did.did, credential_id=credential_id)
+        except Exception as exc:
+            errors.append(repr(exc))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=allocate, args=(in_process[i::6],)) for i in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for process in processes:
+        out, err = process.communicate(timeout=240)
+        assert process.returncode == 0, err[-3000:]
+        assert json.loads(out.strip().splitlines()[-1])["errors"] == []
+    assert errors == []
+    entries = list(StatusEntry.objects.values_list("status_list_id", "index", "credential_id"))
+    assert len(entries) == 900
+    assert len({(list_id, index) for list_id, index, _ in entries}) == 900
+    assert sorted(c for _, _, c in entries) == sorted(ids)
+    lists = list(StatusList.objects.order_by("sequence"))
+    assert [sl.sequence for sl in lists] == list(range(1, len(lists) + 1))  # no duplicate list
+    assert len(lists) >= 900 // 256 + 1
+    assert all(index < 256 for _, index, _ in entries)
+    # Every list handed out was published before its first index was.
+    assert all(sl.versions.filter(version=1).exists() for sl in lists)
