@@ -77,7 +77,7 @@ def participant_create(
     participant = Participant.objects.create(**fields, did=did, user=user)
     audit_record(
         actor=actor,
-        action="participant.created",
+        action="participant.create",
         target=did.did,
         # An applicant's name may be personal data: the audit trail keeps only its DID.
         data={k: v for k, v in fields.items() if not (k == "display_name" and kind == "applicant")},
@@ -88,13 +88,15 @@ def participant_create(
 @transaction.atomic
 def participant_key_rotate(*, participant: Participant, actor=None, request=None) -> DidKey:
     """Rotate the participant's key: `key-N+1` replaces the current one in its DID document."""
+    old = participant.did.keys.filter(retired_at__isnull=True).order_by("-number").first()
     key = did_key_rotate(did=participant.did)
     audit_record(
         actor=actor,
-        action="did.key_rotated",
+        action="key.rotate",
         target=participant.did.did,
-        data={"key": key.fragment, "did_key": key.did_key},
+        data={"old_key": old.did_key if old else None, "new_key": key.did_key},
         request=request,
+        office=participant.st3_code or "",
     )
     return key
 
@@ -105,7 +107,7 @@ def participant_deactivate(*, participant: Participant, actor=None, request=None
     version = did_deactivate(did=participant.did)
     audit_record(
         actor=actor,
-        action="did.deactivated",
+        action="did.deactivate",
         target=participant.did.did,
         data={"version_id": version.version_id},
         request=request,
@@ -146,7 +148,7 @@ def office_upsert(
         office.save(update_fields=changed)
         audit_record(
             actor=actor,
-            action="office.updated",
+            action="office.update",
             target=office.did.did,
             data={field: getattr(office, field) for field in changed},
         )

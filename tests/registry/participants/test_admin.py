@@ -63,7 +63,7 @@ def test_add_goes_through_participant_create(admin_client, admin_user):
     assert office.did.did == "did:web:localhost%3A8000:offices:de"
     assert office.did.keys.count() == 1
     assert office.did.versions.count() == 1
-    event = AuditEvent.objects.get(action="participant.created", target=office.did.did)
+    event = AuditEvent.objects.get(action="participant.create", target=office.did.did)
     assert event.actor_label == admin_user.username
 
 
@@ -128,7 +128,7 @@ def test_rotate_key_action(admin_client):
         assert keys[1].retired_at is None
         document = agent.did.versions.order_by("-version_id").first().document
         assert document["verificationMethod"][0]["id"].endswith("#key-2")
-        assert AuditEvent.objects.filter(action="did.key_rotated", target=agent.did.did).exists()
+        assert AuditEvent.objects.filter(action="key.rotate", target=agent.did.did).exists()
     assert untouched.did.keys.count() == 1
 
 
@@ -148,6 +148,7 @@ def test_deactivate_action_asks_for_confirmation_first(admin_client):
     assert office.did.deactivated_at is not None
     assert not DidKey.objects.filter(did=office.did, retired_at__isnull=True).exists()
     assert office.did.versions.order_by("-version_id").first().deactivated
+    assert AuditEvent.objects.filter(action="did.deactivate", target=office.did.did).count() == 1
 
     # Again: refused by the DID engine, reported, not a 500.
     response = admin_client.post(CHANGELIST, {**data, "confirm": "yes"}, follow=True)

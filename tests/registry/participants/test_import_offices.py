@@ -4,6 +4,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
+from registry.audit.models import AuditEvent
 from registry.participants.models import Participant
 from registry.participants.services import office_upsert
 
@@ -78,6 +79,10 @@ def test_import_json_updates_and_counts(tmp_path, capsys):
     with pytest.raises(CommandError, match="1 created, 1 updated, 1 unchanged, 2 failed"):
         call_command("import_offices", str(path))
     assert _offices()["EP"] == "European Patent Office"
+    update = AuditEvent.objects.get(action="office.update")
+    assert update.target == Participant.objects.get(st3_code="EP").did.did
+    assert update.actor_label == "import_offices"
+    assert update.data == {"display_name": "European Patent Office"}
     err = capsys.readouterr().err
     # json.dumps(indent=2): "[" on line 1; EP spans lines 2-6, US 7-10, WO 11-14, then 15, 19.
     assert f"{path}:15: st3_code must be a string" in err
