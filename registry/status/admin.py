@@ -1,0 +1,96 @@
+"""Admin for status lists: read-only views, and revoke / suspend / reinstate actions that go
+through `credential_status_change` (the same service as the API and the portal)."""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+
+from identity.errors import IdentityError
+
+from .models import StatusChange, StatusEntry, StatusList, StatusListVersion
+from .services import credential_status_change
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(StatusList)
+class StatusListAdmin(ReadOnlyAdmin):
+    list_display = ("public_id", "issuer", "purpose", "sequence", "size", "is_full", "created_at")
+    list_filter = ("purpose", "is_full")
+    search_fields = ("public_id", "issuer__did")
+
+
+@admin.register(StatusListVersion)
+class StatusListVersionAdmin(ReadOnlyAdmin):
+    list_display = (
+        "status_list",
+        "version",
+        "bits_set",
+        "sha256",
+        "anchor_leaf_index",
+        "published_at",
+    )
+    search_fields = ("status_list__public_id", "sha256")
+    exclude = ("body",)
+    readonly_fields = (
+        "status_list",
+        "version",
+        "bits_set",
+        "sha256",
+        "anchor_leaf_index",
+        "published_at",
+    )
+
+
+@admin.register(StatusChange)
+class StatusChangeAdmin(ReadOnlyAdmin):
+    list_display = ("entry", "action", "from_state", "to_state", "actor", "at")
+    list_filter = ("action",)
+    search_fields = ("entry__credential_id", "actor")
+
+
+def _change_action(action: str):
+    def run(modeladmin, request, queryset):
+        done = 0
+        for entry in queryset.select_related("status_list__issuer"):
+            try:
+                result = credential_status_change(
+                    issuer=entry.status_list.issuer,
+                    credential_id=entry.credential_id,
+                    action=action,
+                    actor=request.user,
+                    request=request,
+                )
+            except IdentityError as exc:
+                modeladmin.message_user(request, f"{entry.credential_id}: {exc}", messages.ERROR)
+            else:
+                done += int(result.changed)
+        modeladmin.message_user(request, f"{action}: {done} credential(s) changed")
+
+    run.__name__ = f"{action}_selected"
+    run.short_description = f"{action.capitalize()} the selected credentials"
+    return run
+
+
+@admin.register(StatusEntry)
+class StatusEntryAdmin(ReadOnlyAdmin):
+    list_display = ("credential_id", "status_list", "index", "purpose", "state", "updated_at")
+    list_filter = ("state", "purpose")
+    search_fields = ("credential_id",)
+    actions = [_change_action("revoke"), _change_action("suspend"), _change_action("reinstate")]
+
+    def has_change_permission(self, request, obj=None):
+        # Actions need it; every field stays read-only (no form edits of state or index).
+        return request.user.is_superuser
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in self.model._meta.fields]
