@@ -151,7 +151,26 @@ def test_unknown_registry_did_is_not_found():
 
 
 @pytest.mark.django_db
-def test_registry_host_is_matched_case_insensitively_and_never_fetched():
+def test_registry_resolution_never_calls_didkit(monkeypatch):
+    from identity.crypto import didkit_adapter
+
+    def no_didkit(*args, **kwargs):
+        raise AssertionError("didkit called on the registry resolution path")
+
+    monkeypatch.setattr(didkit_adapter, "_didkit", no_didkit)
+    did = did_create(path="offices:wo")
+    assert resolve(did.did).did_document["id"] == did.did
+    assert dereference(f"{did.did}#key-1").content_stream["id"] == f"{did.did}#key-1"
+
+
+@pytest.mark.django_db
+def test_registry_host_is_matched_case_insensitively_and_never_fetched(monkeypatch):
+    from identity.resolution import remote_web
+
+    def no_http(*args, **kwargs):
+        raise AssertionError("a registry DID was fetched over HTTP")
+
+    monkeypatch.setattr(remote_web, "fetch_did_document", no_http)
     did = did_create(path="offices:jp")
     # Same host spelled differently: answered from the database (notFound, not an HTTP call).
     with pytest.raises(DidNotFound):
