@@ -103,27 +103,30 @@ def _build_and_sign(
     issued_at = now.replace(microsecond=0)
     subject = {"id": subject_did, **{k: v for k, v in claims.items() if k != "id"}}
 
+    # Reads and validation first: on SQLite the write transaction below holds the database's
+    # write lock, so it should only hold what must be atomic.
+    signing_key, pair = did_signing_key(issuer_did)
+    credential: dict = {
+        "@context": credential_contexts(with_status=False),
+        "id": credential_id,
+        "type": ["VerifiableCredential", credential_type],
+        "issuer": {"id": signing_key.did_key, "registryDid": issuer_did},
+        "issuanceDate": format_datetime(issued_at),
+        "credentialSubject": subject,
+    }
+    if expiration_date is not None:
+        credential["expirationDate"] = format_datetime(expiration_date)
+    problems = schema_errors(credential_type, credential)
+    if problems:
+        raise CredentialRequestInvalid(
+            "the credential does not match the schema of " + credential_type, problems=problems
+        )
+
     with transaction.atomic():
-        signing_key, pair = did_signing_key(issuer_did)
         status = _status_entry(issuer_did=issuer_did, credential_id=credential_id)
-        credential: dict = {
-            "@context": credential_contexts(with_status=status is not None),
-            "id": credential_id,
-            "type": ["VerifiableCredential", credential_type],
-            "issuer": {"id": signing_key.did_key, "registryDid": issuer_did},
-            "issuanceDate": format_datetime(issued_at),
-            "credentialSubject": subject,
-        }
-        if expiration_date is not None:
-            credential["expirationDate"] = format_datetime(expiration_date)
         if status is not None:
+            credential["@context"] = credential_contexts(with_status=True)
             credential["credentialStatus"] = status
-        problems = schema_errors(credential_type, credential)
-        if problems:
-            raise CredentialRequestInvalid(
-                "the credential does not match the schema of " + credential_type,
-                problems=problems,
-            )
         try:
             document = didkit_adapter.issue_credential(
                 credential, key=pair, proof_format=proof_format
