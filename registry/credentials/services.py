@@ -201,13 +201,16 @@ def credential_issue(
         raise IssuanceRefused(
             "IPOfficeAccreditationCredential is issued by the registry only", code="wrongIssuer"
         )
-    if issuer.kind != Participant.Kind.OFFICE:
-        raise IssuanceRefused(f"only IP offices issue {credential_type}", code="wrongIssuer")
+    if issuer.kind == Participant.Kind.APPLICANT:
+        # Offices, and sub-issuers they accredited (trust chains), issue these; the
+        # accreditation check below decides which.
+        raise IssuanceRefused(f"applicants do not issue {credential_type}", code="wrongIssuer")
     now = timezone.now()
     reason = _accreditation_refusal(issuer=issuer, credential_type=credential_type, at=now)
     if reason:
         raise IssuanceRefused(
-            f"{issuer.st3_code} is not accredited to issue {credential_type}: {reason}"
+            f"{issuer.st3_code or issuer.display_name} is not accredited to issue "
+            f"{credential_type}: {reason}"
         )
     return _build_and_sign(
         issuer_did=issuer.did.did,

@@ -418,20 +418,20 @@ def _check_accreditation(parsed: ParsedCredential) -> str:
         if not isinstance(subject, dict) or subject.get("id") != issuer_did:
             raise CheckFailed("a mandate's subject must be the applicant issuing it")
         return "issued by the applicant it concerns"
-    if participant.kind != Participant.Kind.OFFICE:
-        raise CheckFailed(f"only IP offices issue {credential_type}")
+    if participant.kind == Participant.Kind.APPLICANT:
+        raise CheckFailed(f"applicants do not issue {credential_type}")
     from registry.trust.services import accreditation_check
 
     # issuanceDate has second precision while accreditations start at any instant: judge at
     # the end of the issuance second (an issuance is checked precisely when it happens).
     at = at.replace(microsecond=999999)
     verdict = accreditation_check(issuer=participant, credential_type=credential_type, at=at)
+    who = participant.st3_code or participant.display_name
     if not verdict.authorized:
         raise CheckFailed(
-            f"{participant.st3_code} was not accredited for {credential_type} at issuance: "
-            f"{verdict.reason}"
+            f"{who} was not accredited for {credential_type} at issuance: {verdict.reason}"
         )
-    return f"{participant.st3_code} accredited for {credential_type} at issuance"
+    return f"{who} accredited for {credential_type} at issuance"
 
 
 def _check_dates(parsed: ParsedCredential, now: datetime) -> str:

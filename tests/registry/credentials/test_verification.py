@@ -457,3 +457,41 @@ def test_oversized_body_is_a_clean_413(settings):
         assert response.status_code == 413, path
         assert response.json()["error"] == "payloadTooLarge"
         assert_response_matches_schema(response, path, method="POST")
+
+
+def test_sub_issuer_accredited_by_an_office_issues_and_verifies(office, agent):
+    from registry.credentials.services import credential_issue
+    from registry.participants.services import participant_create
+    from registry.trust.models import IssuerAccreditation
+
+    chamber = participant_create(kind="agent", display_name="Chamber of Attorneys", country="FR")
+    parent = IssuerAccreditation.objects.get(office=office)
+    accreditation_grant(
+        office=chamber, credential_types=["IPRepresentativeCredential"], parent=parent
+    )
+    issued = credential_issue(
+        issuer=chamber,
+        credential_type="IPRepresentativeCredential",
+        subject_did=agent.did.did,
+        claims={
+            "registrationNumber": "C-12",
+            "office": office.st3_code,
+            "field": "trademarks",
+        },
+    )
+    result = verify(issued.document)
+    assert result["verified"] is True, result["problemDetails"]
+    assert "Chamber" in result["results"]["accreditation"]["detail"]
+
+
+def test_applicants_never_issue_office_credentials(applicant, agent):
+    from registry.credentials.errors import IssuanceRefused
+    from registry.credentials.services import credential_issue
+
+    with pytest.raises(IssuanceRefused):
+        credential_issue(
+            issuer=applicant,
+            credential_type="IPRepresentativeCredential",
+            subject_did=agent.did.did,
+            claims={"registrationNumber": "X", "office": "EP", "field": "patents"},
+        )
