@@ -21,6 +21,7 @@ from registry.api.errors import ApiError
 from registry.api.permissions import HasApiKeyScope
 from registry.api.throttles import ScopedRateThrottle
 
+from . import openapi  # noqa: F401  (registers the API key security scheme)
 from .context import (
     CREDENTIAL_TYPES,
     CREDENTIALS_V1,
