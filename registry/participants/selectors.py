@@ -40,9 +40,9 @@ def did_from_url_segment(value: str) -> str:
     is mapped back; a DID sent fully encoded (`%253A`) arrives intact and is left alone.
     """
     root = registry_did()
-    decoded_root = f"did:web:{settings.REGISTRY_HOST}"
-    if root != decoded_root and (value == decoded_root or value.startswith(decoded_root + ":")):
-        return root + value[len(decoded_root) :]
+    for alias in (f"did:web:{settings.REGISTRY_HOST}", root.replace("%3A", "%3a")):
+        if alias != root and (value == alias or value.startswith(alias + ":")):
+            return root + value[len(alias) :]
     return value
 
 

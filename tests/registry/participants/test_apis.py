@@ -145,6 +145,10 @@ def test_detail_with_encoded_port(client, directory):
     response = client.get(f"/api/participants/{quote(did, safe='')}/")
     assert response.status_code == 200
     assert response.json()["did"] == did
+    # Lower-case percent-encoding of the port is the same DID.
+    response = client.get(f"/api/participants/{quote(did.replace('%3A', '%3a'), safe='')}/")
+    assert response.status_code == 200
+    assert response.json()["did"] == did
 
 
 def test_detail_of_agent(client, directory):
