@@ -1,0 +1,126 @@
+"""Bad issuance requests: each a clean 4xx naming the problem, and nothing recorded."""
+
+from __future__ import annotations
+
+import pytest
+
+from registry.credentials.context import CREDENTIALS_V1
+from registry.credentials.models import IssuedCredential
+from tests.openapi_check import assert_response_matches_schema
+
+from .conftest import applicant_claims
+
+pytestmark = pytest.mark.django_db
+
+
+def post(client, body, raw=False):
+    if raw:
+        return client.post("/credentials/issue", body, content_type="application/json")
+    return client.post("/credentials/issue", body, format="json")
+
+
+def good_body(applicant) -> dict:
+    return {
+        "credential": {
+            "type": ["VerifiableCredential", "IPApplicantCredential"],
+            "credentialSubject": applicant_claims(applicant),
+        },
+        "options": {"proofFormat": "ldp"},
+    }
+
+
+def mutate(body: dict, path: str, value) -> dict:
+    node = body
+    *parents, last = path.split(".")
+    for key in parents:
+        node = node[key]
+    if value is KeyError:
+        del node[last]
+    else:
+        node[last] = value
+    return body
+
+
+CASES = [
+    # (path to change, new value, status, error code)
+    ("credential.credentialSubject.name", KeyError, 400, "invalidCredential"),  # missing field
+    ("credential.credentialSubject.nickname", "Ex", 400, "invalidCredential"),  # extra field
+    ("credential.credentialSubject.personType", "robot", 400, "invalidCredential"),
+    ("credential.credentialSubject.country", "France", 400, "invalidCredential"),
+    ("credential.credentialSubject.lei", "123", 400, "invalidCredential"),
+    ("credential.credentialSubject.partyIdentifiers", [{"office": "EP"}], 400, "invalidCredential"),
+    ("credential.credentialSubject.id", "not a did", 400, "invalidCredential"),
+    ("credential.credentialSubject", "x", 400, "invalidInput"),
+    (
+        "credential.type",
+        ["VerifiableCredential", "IPPassportCredential"],
+        400,
+        "unknownCredentialType",
+    ),
+    ("credential.type", ["VerifiableCredential"], 400, "unknownCredentialType"),
+    ("credential.type", 5, 400, "invalidInput"),
+    (
+        "credential.@context",
+        [CREDENTIALS_V1, "https://example.org/ctx.jsonld"],
+        400,
+        "unsupportedContext",
+    ),
+    (
+        "credential.@context",
+        [CREDENTIALS_V1, {"@vocab": "https://example.org/#"}],
+        400,
+        "unsupportedContext",
+    ),
+    ("credential.id", "urn:uuid:00000000-0000-0000-0000-000000000000", 400, "invalidInput"),
+    ("credential.issuanceDate", "2020-01-01T00:00:00Z", 400, "invalidInput"),
+    ("credential.issuer", "did:web:evil.example", 400, "invalidInput"),
+    ("credential.expirationDate", "tomorrow", 400, "invalidInput"),
+    ("credential.expirationDate", "2020-01-01T00:00:00Z", 400, "invalidCredential"),
+    ("credential.expirationDate", "2099-01-01T00:00:00", 400, "invalidInput"),  # no timezone
+    ("options.proofFormat", "jsonld-signature-2018", 400, "invalidInput"),
+    ("options.extra", True, 400, "invalidInput"),
+    ("extra", True, 400, "invalidInput"),
+    ("credential", KeyError, 400, "invalidInput"),
+]
+
+
+@pytest.mark.parametrize(("path", "value", "status", "code"), CASES)
+def test_bad_issuance_requests_are_refused(
+    issuer_client, office, applicant, path, value, status, code
+):
+    response = post(issuer_client, mutate(good_body(applicant), path, value))
+    assert response.status_code == status, response.content
+    assert_response_matches_schema(response, "/credentials/issue", method="POST")
+    assert response.json()["error"] == code
+    assert not IssuedCredential.objects.filter(issuer=office).exists()
+
+
+def test_schema_problems_are_listed(issuer_client, applicant):
+    body = mutate(good_body(applicant), "credential.credentialSubject.personType", "robot")
+    problems = post(issuer_client, body).json()["problems"]
+    assert any("personType" in p for p in problems)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    ["{", "[]", "null", '"text"', '{"credential": NaN}', "\udcff".encode("utf-8", "surrogatepass")],
+)
+def test_malformed_bodies_are_400(issuer_client, raw):
+    response = post(issuer_client, raw, raw=True)
+    assert response.status_code == 400
+    assert response.json()["error"]
+
+
+def test_oversized_issue_body_is_413(issuer_client, settings):
+    body = '{"credential": {"x": "' + "a" * settings.DATA_UPLOAD_MAX_MEMORY_SIZE + '"}}'
+    response = post(issuer_client, body, raw=True)
+    assert response.status_code == 413
+    assert response.json()["error"] == "payloadTooLarge"
+    assert_response_matches_schema(response, "/credentials/issue", method="POST")
+
+
+def test_the_subject_of_a_mandate_is_not_chosen_by_an_office(issuer_client, agent, applicant):
+    body = good_body(applicant)
+    body["credential"]["type"] = ["VerifiableCredential", "IPMandateCredential"]
+    response = post(issuer_client, body)
+    assert response.status_code == 403
