@@ -75,7 +75,10 @@ def _issuer_did_row(issuer) -> Did:
     """The issuer's registry DID row, from a Participant, a Did, a registry DID or a did:key."""
     if isinstance(issuer, Did):
         return issuer
-    did_value = getattr(getattr(issuer, "did", None), "did", None) or issuer
+    related = getattr(issuer, "did", None)  # a Participant
+    if isinstance(related, Did):
+        return related
+    did_value = issuer
     if not isinstance(did_value, str) or not did_value:
         raise StatusInvalidInput("issuer must be a registry DID")
     if did_value.startswith("did:key:"):
@@ -260,7 +263,9 @@ def _actor_label(actor) -> str:
 def _audit(*, actor, action: str, target: str, data: dict, request=None, issuer=None) -> None:
     from registry.audit.services import audit_record
 
-    office = getattr(getattr(issuer, "participant", None), "st3_code", None)
+    office = getattr(issuer, "st3_code", None) or getattr(
+        getattr(getattr(issuer, "did", issuer), "participant", None), "st3_code", None
+    )
     audit_record(
         actor=actor, action=action, target=target, data=data, request=request, office=office
     )
@@ -290,11 +295,12 @@ def credential_status_change(
     reason = (reason or "").strip()
     if len(reason) > 500:
         raise StatusInvalidInput("reason is longer than 500 characters")
-    issuer_did = _issuer_did_row(issuer)
+    # A Participant's did_id spares a query; anything else is looked up.
+    issuer_did_id = getattr(issuer, "did_id", None) or _issuer_did_row(issuer).pk
     entry = (
         StatusEntry.objects.select_for_update()
         .select_related("status_list")
-        .filter(credential_id=credential_id, status_list__issuer=issuer_did)
+        .filter(credential_id=credential_id, status_list__issuer_id=issuer_did_id)
         .first()
     )
     if entry is None:
@@ -337,7 +343,7 @@ def credential_status_change(
             "list": entry.status_list.public_id,
         },
         request=request,
-        issuer=issuer_did,
+        issuer=issuer,
     )
     list_id = entry.status_list_id
 
@@ -515,7 +521,7 @@ def _publish_locked(status_list: StatusList) -> StatusListVersion | None:
     )
     signed = didkit_adapter.issue_credential(unsigned, key=pair)
     body = json.dumps(signed, separators=(",", ":"), ensure_ascii=False)
-    version = StatusListVersion.objects.create(
+    version = StatusListVersion(
         status_list=status_list,
         version=(last_number or 0) + 1,
         body=body,
@@ -523,8 +529,9 @@ def _publish_locked(status_list: StatusList) -> StatusListVersion | None:
         bits_set=len(set_indexes),
         published_at=now,
     )
+    # Anchored in this same transaction: the version and its leaf commit (or vanish) together.
     version.anchor_leaf_index = _anchor(version)
-    version.save(update_fields=["anchor_leaf_index"])
+    version.save(force_insert=True)
     # The claim: exactly the rows read above, still pending. We hold the list's lock, so no one
     # else can have taken them; a mismatch means something is badly wrong: roll back.
     claimed = StatusOutbox.objects.filter(pk__in=pending, published_at__isnull=True).update(
