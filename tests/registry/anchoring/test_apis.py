@@ -45,6 +45,11 @@ def test_checkpoint_of_an_empty_log_is_404(client):
     response = client.get("/log/checkpoint")
     assert response.status_code == 404
     assert response.json()["error"] == "logEmpty"
+    assert_response_matches_schema(response)
+    for path in ("/log/proof/consistency?first=1&second=1", "/log/entries?start=0&end=0"):
+        response = client.get(path)
+        assert response.status_code in (400, 404), path
+        assert response.json()["error"] in ("logEmpty", "invalidInput")
 
 
 def test_inclusion_proof(client, leaves):

@@ -169,3 +169,39 @@ def test_backend_setting_is_checked(settings, paths):
     settings.ANCHORING_BACKENDS = paths
     with pytest.raises(ImproperlyConfigured):
         backends.anchor_backends()
+
+
+def test_the_did_hook_never_breaks_the_identity_change(
+    django_capture_on_commit_callbacks, monkeypatch
+):
+    from registry.anchoring import hooks
+
+    def broken(**kwargs):
+        raise RuntimeError("log unavailable")
+
+    monkeypatch.setattr(services, "anchor_record", broken)
+    with django_capture_on_commit_callbacks(execute=True):
+        did = did_create(path="offices:zx")
+    assert did.versions.count() == 1
+    assert not LogLeaf.objects.filter(kind=DID_VERSION_KIND).exists()
+    monkeypatch.undo()
+    assert hooks.did_versions_unanchored()  # the sweep will pick it up
+    services.anchor_sweep()
+    assert LogLeaf.objects.filter(key=did_version_key(did.did, 1)).exists()
+
+
+def test_admin_is_read_only(admin_client):
+    services.anchor_record(kind="test", key="a", data={})
+    services.checkpoint_publish()
+    assert admin_client.get("/admin/anchoring/logleaf/").status_code == 200
+    assert admin_client.get("/admin/anchoring/checkpoint/").status_code == 200
+    leaf = LogLeaf.objects.get(kind="test")
+    assert admin_client.get(f"/admin/anchoring/logleaf/{leaf.pk}/change/").status_code == 200
+    assert (
+        admin_client.post(
+            f"/admin/anchoring/logleaf/{leaf.pk}/delete/", {"post": "yes"}
+        ).status_code
+        == 403
+    )
+    assert admin_client.get("/admin/anchoring/logleaf/add/").status_code == 403
+    assert LogLeaf.objects.filter(pk=leaf.pk).exists()
