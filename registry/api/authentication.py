@@ -47,7 +47,7 @@ class ApiKeyAuthentication(BaseAuthentication):
         parts = key.split("_", 2)
         api_key = None
         if len(parts) == 3 and parts[0] == KEY_PREFIX and len(parts[1]) <= 16:
-            api_key = ApiKey.objects.select_related("office").filter(prefix=parts[1]).first()
+            api_key = ApiKey.objects.select_related("office__did").filter(prefix=parts[1]).first()
         # Hash and compare even when no row matched, so timing says nothing about prefixes.
         expected = api_key.secret_hash if api_key else "0" * 64
         if not hmac.compare_digest(api_key_hash(key), expected) or api_key is None:
