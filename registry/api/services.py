@@ -7,7 +7,7 @@ import hashlib
 import secrets
 from datetime import datetime
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.http import Http404
 from django.utils import timezone
@@ -57,7 +57,8 @@ def api_key_get(*, actor, prefix_or_id) -> ApiKey:
     if not is_system_actor(actor):
         try:
             require_office_admin(actor, key.office)
-        except Exception:
+        except PermissionDenied:
+            # Another office's key: same answer as a missing one (prefixes are not confirmed).
             raise Http404("No such API key.") from None
     return key
 

@@ -162,7 +162,7 @@ def _time_param(request) -> timezone.datetime:
     return value
 
 
-def _entity(request, *, required: bool = True):
+def _entity(request):
     entity_id = request.query_params.get("entity_id", "")
     if not entity_id:
         raise ApiError("entity_id is required (a DID or did:key)", code="invalidInput")

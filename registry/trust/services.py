@@ -467,16 +467,27 @@ def accreditation_withdraw(
 
 
 def trusted_issuers(*, at: datetime | None = None) -> list[dict]:
-    """Issuers whose whole chain is active at `at`, with their types (one entry per issuer)."""
+    """Issuers whose whole chain is active at `at`, with their types (one entry per issuer).
+    One query: chains are walked in memory."""
     at = at or timezone.now()
-    issuers: dict[int, dict] = {}
-    rows = IssuerAccreditation.objects.select_related("office__did", "parent").order_by(
-        "depth", "office_id", "valid_from"
+    rows = list(
+        IssuerAccreditation.objects.select_related("office__did").order_by(
+            "depth", "office_id", "valid_from"
+        )
     )
+    by_pk = {acc.pk: acc for acc in rows}
+
+    def chain_of(acc):
+        chain = [acc]
+        while chain[-1].parent_id is not None:
+            chain.append(by_pk[chain[-1].parent_id])
+        return chain
+
+    issuers: dict[int, dict] = {}
     for acc in rows:
         if accreditation_state(acc, at) != "active":
             continue
-        chain = _chain_of(acc)
+        chain = chain_of(acc)
         types = [t for t in acc.credential_types if _chain_problem(chain, t, at) is None]
         if not types:
             continue

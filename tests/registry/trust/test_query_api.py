@@ -169,3 +169,11 @@ def test_trusted_issuers(client, world):
     ).json()["issuers"]
     # A day ago EP was accredited; the chamber's accreditation only started today.
     assert [i["issuer"] for i in past] == [world["ep"].did.did]
+
+
+def test_issuers_list_is_one_query_whatever_the_size(client, world, django_assert_num_queries):
+    for _ in range(5):
+        accreditation_grant(office=office(), credential_types=[APPLICANT])
+    with django_assert_num_queries(1):
+        response = client.get("/trust/issuers")
+    assert len(response.json()["issuers"]) == 7
