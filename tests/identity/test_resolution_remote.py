@@ -339,3 +339,106 @@ def test_remote_did_web_syntax_and_options(did_host):
         resolve("did:web:evil.example%2Fpath")
     with pytest.raises(InvalidOptions):
         resolve(f"{did_host.did_prefix}:x", version_id="1")
+
+
+# --- HTTPS: the pinned connection still verifies the certificate against the host name ---------
+
+
+def _self_signed(tmp_path, host_name):
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, host_name)])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(hours=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(host_name)]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_file, key_file = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_file, key_file
+
+
+@pytest.fixture
+def https_host(tmp_path, monkeypatch):
+    """An HTTPS did:web host named did-host.test (DNS answered with 127.0.0.1 for that name
+    only), with a self-signed certificate for that name."""
+    import ssl
+
+    host_name = "did-host.test"
+    cert_file, key_file = _self_signed(tmp_path, host_name)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    server.daemon_threads = True
+    server.routes, server.hits = {}, []
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert_file, key_file)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+
+    real_getaddrinfo = socket.getaddrinfo
+
+    def fake_dns(host, *args, **kwargs):
+        return real_getaddrinfo(
+            "127.0.0.1" if host in (host_name, "wrong-name.test") else host, *args, **kwargs
+        )
+
+    monkeypatch.setattr(socket, "getaddrinfo", fake_dns)
+    server.cert_file = cert_file
+    server.did_prefix = f"did:web:{host_name}%3A{server.server_address[1]}"
+    server.port = server.server_address[1]
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+@override_settings(DID_WEB_ALLOW_HTTP=False)
+def test_https_with_an_untrusted_certificate_fails(https_host):
+    did = f"{https_host.did_prefix}:alice"
+    https_host.routes["/alice/did.json"] = {"body": _document(did)}
+    with pytest.raises(ResolutionFailed, match="TLS"):
+        resolve(did)
+    assert https_host.hits == []
+
+
+@override_settings(DID_WEB_ALLOW_HTTP=False)
+def test_https_pinned_to_the_vetted_address_verifies_the_host_name(https_host, monkeypatch):
+    import ssl
+
+    from identity.resolution import remote_web
+
+    real_context = ssl.create_default_context
+
+    def trusting_test_ca(*args, **kwargs):  # the system store plus our test certificate
+        return real_context(cafile=str(https_host.cert_file))
+
+    monkeypatch.setattr(remote_web.ssl, "create_default_context", trusting_test_ca)
+    did = f"{https_host.did_prefix}:alice"
+    https_host.routes["/alice/did.json"] = {"body": _document(did)}
+    assert resolve(did).did_document == _document(did)
+    assert https_host.hits == ["/alice/did.json"]
+
+    # Same address, but a name the certificate does not cover: refused by TLS.
+    other = f"did:web:wrong-name.test%3A{https_host.port}:alice"
+    with pytest.raises(ResolutionFailed, match="TLS"):
+        resolve(other)
