@@ -3,13 +3,15 @@ import re
 import pytest
 from django.contrib.auth import get_user_model
 from django.core import mail, signing
-from django.test import Client
+from django.core.cache import cache
+from django.test import Client, override_settings
 from django.urls import reverse
 
 from registry.participants.models import Participant
 from registry.portal.services import CONFIRM_SALT
 
 from . import factories
+from .factories import PASSWORD as PASSWORD_OF_ALICE
 
 pytestmark = pytest.mark.django_db
 
@@ -150,3 +152,31 @@ def test_french_pages(client):
     assert 'lang="fr"' in page
     assert "Créer mon compte" in page
     assert "Adresse e-mail" in page
+
+
+def test_error_pages_in_the_portal_look(client, alice):
+    client.force_login(alice.user)
+    response = client.get("/portal/requests/999999/")
+    assert response.status_code == 404
+    assert "Page not found" in response.content.decode()
+    assert "portal.css" in response.content.decode()
+    csrf_client = Client(enforce_csrf_checks=True)
+    csrf_client.force_login(alice.user)
+    response = csrf_client.post(reverse("portal:request-new"), {"office": "EP"})
+    assert response.status_code == 403
+    assert "Form expired" in response.content.decode()
+
+
+@override_settings(LOGIN_THROTTLE_ATTEMPTS=5)
+def test_portal_login_is_throttled_after_repeated_failures(client, alice):
+    cache.clear()
+    for _ in range(5):
+        response = client.post(
+            reverse("portal:login"), {"username": "alice@example.org", "password": "wrong"}
+        )
+        assert response.status_code == 200
+    response = client.post(
+        reverse("portal:login"), {"username": "alice@example.org", "password": PASSWORD_OF_ALICE}
+    )
+    assert response.status_code == 429
+    assert response["Retry-After"]
