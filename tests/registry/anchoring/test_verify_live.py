@@ -189,3 +189,21 @@ def test_a_real_status_list_version_and_its_served_bytes(live_server):
     ok, output = run(live_server, status_list=list_id, version=version.version)
     assert not ok
     assert "is not the anchored document" in output
+
+
+def test_manage_py_verify_log_never_opens_the_database(live_server):
+    """The command runs with a database URL that cannot work: it only speaks HTTP."""
+    anchor_versions([1, 2])
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "registry.settings.test",
+        "DATABASE_URL": "postgres://nobody@127.0.0.1:1/no_such_database",
+    }
+    command = [sys.executable, "manage.py", "verify_log", "--server", live_server.url]
+    command += ["--kind", "status-list", "--key-name", "list-7:2", "--audit"]
+    result = subprocess.run(
+        command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60, check=False
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "is included at index" in result.stdout
+    assert "matches the checkpoint" in result.stdout
