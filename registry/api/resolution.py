@@ -153,19 +153,21 @@ def _json_response(body, *, status: int, content_type: str, **headers) -> HttpRe
 
 
 def _error_result(exc: IdentityError, *, whole_result: bool, content_type: str) -> HttpResponse:
+    """One error body for every representation: the house shape {"error", "message"} plus the
+    W3C error result (didResolutionMetadata.error). A document media type cannot carry an
+    error, so those get it as application/json."""
     message = str(exc)
-    body = error_body(exc.code, message)
-    if whole_result:
-        body.update(
-            {
-                "didDocument": None,
-                "didResolutionMetadata": {"error": exc.code, "errorMessage": message},
-                "didDocumentMetadata": {},
-            }
-        )
-    else:
-        content_type = "application/json"
-    return _json_response(body, status=exc.http_status, content_type=content_type)
+    body = {
+        **error_body(exc.code, message),
+        "didDocument": None,
+        "didResolutionMetadata": {"error": exc.code, "errorMessage": message},
+        "didDocumentMetadata": {},
+    }
+    return _json_response(
+        body,
+        status=exc.http_status,
+        content_type=content_type if whole_result else "application/json",
+    )
 
 
 # --- serializers for the OpenAPI schema ------------------------------------------------------

@@ -208,7 +208,9 @@ def test_error_with_a_document_media_type_is_a_plain_error(client):
     )
     assert response.status_code == 404
     assert response["Content-Type"] == "application/json"
-    assert _body(response) == {"error": "notFound", "message": _body(response)["message"]}
+    assert _body(response)["error"] == "notFound"
+    assert _body(response)["didResolutionMetadata"]["error"] == "notFound"
+    _check(response, "application/json")
 
 
 def test_error_shapes_follow_the_universal_resolver_test_suite(client, vectors_dir):
