@@ -89,6 +89,14 @@ class IssueOptionsSerializer(serializers.Serializer):
         default="ldp",
         help_text="`ldp`: JSON-LD with an Ed25519Signature2020 proof; `jwt`: VC-JWT.",
     )
+    statusPurpose = serializers.ChoiceField(  # noqa: N815
+        choices=("revocation", "suspension"),
+        default="revocation",
+        help_text=(
+            "`revocation`: the credential can be revoked; `suspension`: it can also be suspended "
+            "and reinstated (its entry is in the issuer's suspension list)."
+        ),
+    )
 
 
 class CredentialToIssueSerializer(serializers.Serializer):
@@ -220,10 +228,15 @@ class CredentialIssueApi(APIView):
             raise ApiError("credential is required.", code="invalidInput")
         _refuse_unknown(credential, ALLOWED_CREDENTIAL_FIELDS, "credential")
         options = body.get("options") or {}
-        _refuse_unknown(options, {"proofFormat"}, "options")
+        _refuse_unknown(options, {"proofFormat", "statusPurpose"}, "options")
         proof_format = options.get("proofFormat", "ldp")
         if proof_format not in PROOF_FORMATS:
             raise ApiError("options.proofFormat must be `ldp` or `jwt`.", code="invalidInput")
+        status_purpose = options.get("statusPurpose", "revocation")
+        if status_purpose not in ("revocation", "suspension"):
+            raise ApiError(
+                "options.statusPurpose must be `revocation` or `suspension`.", code="invalidInput"
+            )
         credential_type = _credential_type_of(credential.get("type"))
         _check_requested_contexts(credential.get("@context"))
         office = request.auth.office
@@ -255,6 +268,7 @@ class CredentialIssueApi(APIView):
             expiration_date=expiration,
             actor=request.auth,
             request=request,
+            status_purpose=status_purpose,
         )
         return Response({"verifiableCredential": issued.document}, status=status.HTTP_201_CREATED)
 

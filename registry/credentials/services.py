@@ -53,12 +53,16 @@ def parse_datetime(value) -> datetime | None:
     return parsed
 
 
-def _status_entry(*, issuer_did: str, credential_id: str) -> dict | None:
+def _status_entry(
+    *, issuer_did: str, credential_id: str, purpose: str = "revocation"
+) -> dict | None:
     try:
         from registry.status.services import status_entry_allocate
     except ImportError:  # the status app is not deployed yet: credentials carry no status
         return None
-    return status_entry_allocate(issuer_did=issuer_did, credential_id=credential_id)
+    return status_entry_allocate(
+        issuer_did=issuer_did, credential_id=credential_id, purpose=purpose
+    )
 
 
 def _accreditation_refusal(*, issuer: Participant, credential_type: str, at: datetime) -> str:
@@ -87,6 +91,7 @@ def _build_and_sign(
     actor,
     now: datetime,
     request=None,
+    status_purpose: str = "revocation",
 ) -> IssuedCredential:
     if proof_format not in PROOF_FORMATS:
         raise CredentialRequestInvalid(f"proofFormat must be one of {', '.join(PROOF_FORMATS)}")
@@ -123,7 +128,9 @@ def _build_and_sign(
         )
 
     with transaction.atomic():
-        status = _status_entry(issuer_did=issuer_did, credential_id=credential_id)
+        status = _status_entry(
+            issuer_did=issuer_did, credential_id=credential_id, purpose=status_purpose
+        )
         if status is not None:
             credential["@context"] = credential_contexts(with_status=True)
             credential["credentialStatus"] = status
@@ -172,6 +179,7 @@ def credential_issue(
     expiration_date: datetime | None = None,
     actor=None,
     request=None,
+    status_purpose: str = "revocation",
 ) -> IssuedCredential:
     """Issue an office credential (IPApplicantCredential, IPRepresentativeCredential) signed
     with the office's current did:key. Refused (IssuanceRefused, 403) unless the office is
@@ -223,6 +231,7 @@ def credential_issue(
         actor=actor,
         now=now,
         request=request,
+        status_purpose=status_purpose,
     )
 
 

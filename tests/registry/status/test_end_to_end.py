@@ -80,3 +80,70 @@ def test_issue_revoke_verify_through_the_api(
     assert len(problems) == 1
     assert "revoked" in json.dumps(problems[0])
     assert all(v["ok"] for k, v in result["results"].items() if k != "status")
+
+
+def test_suspendable_credential_suspend_reinstate_revoke_through_the_api(
+    office,  # noqa: F811
+    applicant,  # noqa: F811
+    django_capture_on_commit_callbacks,
+):
+    client = api_client(office, scopes=("issue", "revoke"))
+    response = client.post(
+        "/credentials/issue",
+        {
+            "credential": {
+                "type": ["VerifiableCredential", "IPApplicantCredential"],
+                "credentialSubject": applicant_claims(applicant),
+            },
+            "options": {"statusPurpose": "suspension"},
+        },
+        format="json",
+    )
+    assert response.status_code == 201, response.content
+    document = response.json()["verifiableCredential"]
+    status = document["credentialStatus"]
+    assert status["statusPurpose"] == "suspension"
+
+    def change(value):
+        with django_capture_on_commit_callbacks(execute=True):
+            return client.post(
+                "/credentials/status",
+                {"credentialId": document["id"], "credentialStatus": [{"status": value}]},
+                format="json",
+            )
+
+    def status_problem():
+        result = _verify(document)
+        if result["verified"]:
+            return None
+        return json.dumps([p for p in result["problemDetails"] if p["check"] == "status"])
+
+    assert status_problem() is None
+    assert change("suspended").json()["status"] == "suspended"
+    assert _bit(status) is True
+    assert "suspended" in status_problem()
+    assert change("active").json()["status"] == "active"
+    assert _bit(status) is False
+    assert status_problem() is None
+    assert change("revoked").json()["status"] == "revoked"
+    assert "revoked" in status_problem()
+    refused = change("active")
+    assert refused.status_code == 409
+    assert "revoked" in status_problem()
+
+
+def test_issue_refuses_an_unknown_status_purpose(office, applicant):  # noqa: F811
+    client = api_client(office, scopes=("issue",))
+    response = client.post(
+        "/credentials/issue",
+        {
+            "credential": {
+                "type": ["VerifiableCredential", "IPApplicantCredential"],
+                "credentialSubject": applicant_claims(applicant),
+            },
+            "options": {"statusPurpose": "expiry"},
+        },
+        format="json",
+    )
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalidInput"
