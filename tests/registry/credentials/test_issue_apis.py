@@ -231,3 +231,17 @@ def test_context_and_schemas_are_served(client):
         assert schema.json()["title"] == credential_type
         assert schema.json()["$id"].endswith(f"/schemas/{credential_type}.json")
     assert client.get("/schemas/Nope.json").status_code == 404
+
+
+def test_issue_and_verify_stay_within_a_query_budget(
+    issuer_client, applicant, django_assert_max_num_queries
+):
+    issue(issuer_client, "IPApplicantCredential", applicant_claims(applicant))  # warm up
+    # key + office, accreditation, signing key, status entry (with savepoints), record, audit
+    with django_assert_max_num_queries(18):
+        response = issue(issuer_client, "IPApplicantCredential", applicant_claims(applicant), "jwt")
+    document = response.json()["verifiableCredential"]
+    verify_via_api(document)  # warm the status list cache
+    # key owner, participant, accreditation (the status list comes from the cache)
+    with django_assert_max_num_queries(5):
+        assert verify_via_api(document)["verified"] is True
