@@ -16,7 +16,7 @@ from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 
 from .models import ApiKey
-from .services import KEY_PREFIX, api_key_hash
+from .services import KEY_PREFIX, PREFIX_PATTERN, api_key_hash
 
 # last_used_at is written at most this often per key: one UPDATE a minute, not one per request.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
@@ -46,7 +46,7 @@ class ApiKeyAuthentication(BaseAuthentication):
     def authenticate_key(self, key: str):
         parts = key.split("_", 2)
         api_key = None
-        if len(parts) == 3 and parts[0] == KEY_PREFIX and len(parts[1]) <= 16:
+        if len(parts) == 3 and parts[0] == KEY_PREFIX and PREFIX_PATTERN.fullmatch(parts[1]):
             api_key = ApiKey.objects.select_related("office__did").filter(prefix=parts[1]).first()
         # Hash and compare even when no row matched, so timing says nothing about prefixes.
         expected = api_key.secret_hash if api_key else "0" * 64

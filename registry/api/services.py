@@ -4,6 +4,7 @@ the system: management commands, demo data) and checks they administer the key's
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 from datetime import datetime
 
@@ -19,6 +20,7 @@ from registry.trust.roles import is_system_actor, require_office_admin
 from .models import API_KEY_SCOPES, ApiKey
 
 KEY_PREFIX = "ipr"
+PREFIX_PATTERN = re.compile(r"[0-9a-f]{12}")
 
 
 def api_key_hash(key: str) -> str:
@@ -47,11 +49,13 @@ def clean_scopes(scopes) -> list[str]:
 def api_key_get(*, actor, prefix_or_id) -> ApiKey:
     """An API key the actor may manage (404 otherwise, whether absent or another office's)."""
     query = ApiKey.objects.select_related("office")
-    key = (
-        query.filter(pk=prefix_or_id).first()
-        if str(prefix_or_id).isdigit()
-        else query.filter(prefix=str(prefix_or_id)).first()
-    )
+    value = str(prefix_or_id)
+    if value.isascii() and value.isdigit() and len(value) < 19:
+        key = query.filter(pk=int(value)).first()
+    elif PREFIX_PATTERN.fullmatch(value):
+        key = query.filter(prefix=value).first()
+    else:
+        key = None
     if key is None:
         raise Http404("No such API key.")
     if not is_system_actor(actor):

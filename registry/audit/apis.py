@@ -58,13 +58,19 @@ class AuditExportApi(APIView):
         for name in ("since", "until"):
             raw = request.query_params.get(name)
             if raw:
-                value = parse_datetime(raw.replace(" ", "+"))
+                try:
+                    value = parse_datetime(raw.replace(" ", "+")) if raw.isprintable() else None
+                except ValueError:
+                    value = None
                 if value is None or value.tzinfo is None:
                     raise ApiError(f"{name} must be an ISO 8601 date-time with a time zone")
                 filters[name] = value
         for name in ("action", "office", "actor", "target"):
-            if request.query_params.get(name):
-                filters[name] = request.query_params[name]
+            value = request.query_params.get(name)
+            if value:
+                if not value.isprintable() or len(value) > 500:
+                    raise ApiError(f"{name} is not a valid filter value")
+                filters[name] = value
         events = audit_events_filter(**filters)
         audit_record(
             actor=user,

@@ -149,11 +149,18 @@ ERRORS = {
 }
 
 
+def _parse_iso(raw: str):
+    try:
+        return parse_datetime(raw) if raw.isprintable() and len(raw) < 64 else None
+    except ValueError:  # well formed but impossible, e.g. month 13
+        return None
+
+
 def _time_param(request) -> timezone.datetime:
     raw = request.query_params.get("time")
     if not raw:
         return timezone.now()
-    value = parse_datetime(raw.replace(" ", "+"))  # a "+" left unencoded arrives as a space
+    value = _parse_iso(raw.replace(" ", "+"))  # a "+" left unencoded arrives as a space
     if value is None or value.tzinfo is None:
         raise ApiError(
             "time must be an ISO 8601 date-time with a time zone (e.g. 2026-01-31T12:00:00Z)",
@@ -333,16 +340,6 @@ class AdminApi(APIView):
 
 def _validation(exc: ValidationError) -> ApiError:
     return ApiError("; ".join(exc.messages), code="invalidInput")
-
-
-def _parse_dt(value, name):
-    if value in (None, ""):
-        return None
-    if isinstance(value, str):
-        parsed = parse_datetime(value)
-        if parsed is not None and parsed.tzinfo is not None:
-            return parsed
-    raise ApiError(f"{name} must be an ISO 8601 date-time with a time zone", code="invalidInput")
 
 
 class AccreditationGrantApi(AdminApi):
@@ -550,7 +547,11 @@ class OfficeMemberRemoveApi(AdminApi):
     def delete(self, request, st3: str, username: str):
         office = office_get(st3_code=st3)
         require_office_admin(request.user, office)
-        user = get_user_model().objects.filter(username=username).first()
+        user = (
+            get_user_model().objects.filter(username=username).first()
+            if username.isprintable() and len(username) <= 150
+            else None
+        )
         if user is None:
             raise Http404("This user is not a member of this office.")
         office_member_remove(actor=request.user, office=office, user=user, request=request)

@@ -20,7 +20,12 @@ def trust_entity_get(entity_id: str) -> TrustEntity:
     """The participant behind a registry DID or one of its did:keys (fragment ignored).
     Applicants are never disclosed: their DIDs answer like unknown ones."""
     value = (entity_id or "").strip()
-    if not value.startswith("did:") or len(value) > 2048 or any(c.isspace() for c in value):
+    if (
+        not value.startswith("did:")
+        or len(value) > 2048
+        or not value.isprintable()
+        or any(c.isspace() for c in value)
+    ):
         raise InvalidDid("entity_id must be a DID (did:web of the registry, or a did:key)")
     base = value.split("#", 1)[0]
     key = None

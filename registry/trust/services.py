@@ -515,13 +515,16 @@ def office_get(*, st3_code: str) -> Participant:
     """An office by ST.3 code (offices are public), or 404."""
     from django.http import Http404
 
+    code = (st3_code or "").upper()
     office = (
         Participant.objects.select_related("did")
-        .filter(kind=Participant.Kind.OFFICE, st3_code=(st3_code or "").upper())
+        .filter(kind=Participant.Kind.OFFICE, st3_code=code)
         .first()
+        if re.fullmatch(r"[A-Z]{2}", code)
+        else None
     )
     if office is None:
-        raise Http404(f"No office with ST.3 code {st3_code!r}.")
+        raise Http404(f"No office with ST.3 code {str(st3_code)[:8]!r}.")
     return office
 
 

@@ -28,7 +28,10 @@ class Command(BaseCommand):
         bounds = {}
         for name in ("since", "until"):
             if options[name]:
-                value = parse_datetime(options[name])
+                try:
+                    value = parse_datetime(options[name])
+                except ValueError:
+                    value = None
                 if value is None or value.tzinfo is None:
                     raise CommandError(f"--{name} must be an ISO 8601 date-time with a time zone")
                 bounds[name] = value
