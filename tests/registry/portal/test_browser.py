@@ -50,6 +50,7 @@ def portal_data(transactional_db):
     ep = factories.office("EP", "European Patent Office")
     factories.office("US", "United States Patent and Trademark Office")
     factories.officer(ep, email="officer@epo.example.org")
+    factories.user("root@example.org", is_superuser=True, is_staff=True)
     return ep
 
 
@@ -86,7 +87,30 @@ def new_page(browser, live_server):
         context.close()
 
 
+UNLABELLED_CONTROLS = """
+() => [...document.querySelectorAll('input, select, textarea')]
+  .filter(el => !['hidden', 'submit', 'button'].includes(el.type))
+  .filter(el => el.labels.length === 0 && !el.getAttribute('aria-label')
+                && !el.getAttribute('aria-labelledby'))
+  .map(el => el.name || el.id)
+"""
+
+
+def check_page(page) -> None:
+    """What every portal page owes its users: a language, one h1, labelled controls, a CSRF
+    token in every POST form, and no sideways scrolling of the page itself."""
+    assert page.locator("html").get_attribute("lang") in ("en", "fr")
+    assert page.locator("h1").count() == 1, page.url
+    assert page.evaluate(UNLABELLED_CONTROLS) == [], page.url
+    posts = page.locator("form[method=post]")
+    for i in range(posts.count()):
+        assert posts.nth(i).locator("input[name=csrfmiddlewaretoken]").count() == 1, page.url
+    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 1, f"{page.url} scrolls sideways by {overflow}px"
+
+
 def shot(page, folder: Path, name: str) -> None:
+    check_page(page)
     page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
 
 
@@ -114,6 +138,28 @@ def sign_up(page, *, email, name, kind, country, folder=None) -> None:
     link = re.search(r"https?://\S+/accounts/confirm/\S+/", message.body).group(0)
     page.goto(link[link.index("/accounts/") :])
     page.wait_for_url("**/accounts/login/")
+
+
+def sign_wallet_presentation(challenge: str) -> tuple[str, str]:
+    """A wallet's presentation over `challenge`, signed in another thread: the didkit adapter
+    runs its own event loop, which cannot nest in Playwright's."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from identity.crypto import didkit_adapter
+    from identity.crypto.keys import Ed25519KeyPair
+
+    def sign():
+        wallet = Ed25519KeyPair.generate()
+        presentation = {
+            "@context": ["https://www.w3.org/2018/credentials/v1"],
+            "type": ["VerifiablePresentation"],
+            "holder": wallet.did_key,
+        }
+        signed = didkit_adapter.issue_presentation(presentation, key=wallet, challenge=challenge)
+        return wallet.did_key, json.dumps(signed)
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(sign).result()
 
 
 def verify_through_api(page, document) -> dict:
@@ -245,6 +291,28 @@ def test_portal_end_to_end(portal_data, new_page, live_server, screenshot_dir):
     assert office.locator("#verdict").inner_text() == "not verified"  # revoked
     shot(office, screenshot_dir, "tool-verify")
 
+    # --- the applicant links a wallet over a challenge ----------------------------------
+    applicant.goto("/portal/wallet/")
+    challenge = applicant.locator("#challenge").inner_text()
+    wallet_did, presentation = sign_wallet_presentation(challenge)
+    applicant.get_by_label("Paste it here").fill(presentation)
+    shot(applicant, screenshot_dir, "wallet")
+    applicant.get_by_role("button", name="Verify and link").click()
+    applicant.wait_for_url("**/portal/")
+    assert wallet_did[:40] in applicant.locator("main").inner_text()
+
+    # --- the registry administrator's screens ------------------------------------------
+    root = new_page()
+    log_in(root, "root@example.org", factories.PASSWORD)
+    root.goto("/portal/admin/")
+    assert "IPApplicantCredential" in root.locator("#accreditations").inner_text()
+    shot(root, screenshot_dir, "admin-trust")
+    root.goto("/portal/admin/offices/EP/")
+    shot(root, screenshot_dir, "admin-office")
+    root.goto("/portal/admin/audit/")
+    assert "credential.revoke" in root.locator("#audit-events").inner_text()
+    shot(root, screenshot_dir, "admin-audit")
+
     # --- every main page in French (language switcher) ----------------------------------
     applicant.goto("/portal/")
     applicant.get_by_label("Language").select_option("fr")
@@ -257,6 +325,7 @@ def test_portal_end_to_end(portal_data, new_page, live_server, screenshot_dir):
         "/portal/mandates/": "Mandats",
         "/portal/mandates/new/": "Accorder un mandat",
         "/portal/wallet/": "Lier mon portefeuille",
+        f"/portal/credentials/{document['id']}/": "À propos de cette attestation",
     }
     for path, heading in french_pages.items():
         applicant.goto(path)
@@ -276,6 +345,17 @@ def test_portal_end_to_end(portal_data, new_page, live_server, screenshot_dir):
         office.goto(path)
         assert heading in office.locator("main").inner_text(), path
         shot(office, screenshot_dir, "fr-" + path.strip("/").replace("/", "-"))
+    root.get_by_label("Language").select_option("fr")
+    root.get_by_role("button", name="Change").click()
+    root.wait_for_load_state()
+    for path, heading in {
+        "/portal/admin/": "Registre de confiance et administration",
+        "/portal/admin/offices/EP/": "Clés d’API",
+        "/portal/admin/audit/": "Journal d’audit",
+    }.items():
+        root.goto(path)
+        assert heading in root.locator("main").inner_text(), path
+        shot(root, screenshot_dir, "fr-" + path.strip("/").replace("/", "-"))
     anonymous = new_page()
     anonymous.goto("/accounts/signup/")
     anonymous.get_by_label("Language").select_option("fr")
