@@ -75,9 +75,9 @@ class AccreditationSerializer(serializers.Serializer):
     )
     parent = serializers.IntegerField(allow_null=True)
     depth = serializers.IntegerField(help_text="0 for accreditations granted by the registry.")
-    status = serializers.ChoiceField(
-        choices=["active", "pending", "expired", "suspended", "withdrawn"],
-        help_text="Its own state now (not its parents').",
+    status = serializers.CharField(
+        help_text="Its own state now (not its parents'): active, pending, expired, suspended "
+        "or withdrawn."
     )
     suspended_at = serializers.DateTimeField(allow_null=True)
     withdrawn_at = serializers.DateTimeField(allow_null=True)
