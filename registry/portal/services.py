@@ -13,7 +13,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core import signing
 from django.core.mail import send_mail
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -91,12 +91,16 @@ def account_signup(
     if account_email_taken(email):
         raise PortalError(_("An account with this email address already exists."))
     user_model = get_user_model()
-    user = user_model.objects.create_user(
-        username=_username_for(email),
-        email=email.strip(),
-        password=password,
-        is_active=False,
-    )
+    try:
+        with transaction.atomic():
+            user = user_model.objects.create_user(
+                username=_username_for(email),
+                email=email.strip(),
+                password=password,
+                is_active=False,
+            )
+    except IntegrityError:  # the same address signed up concurrently
+        raise PortalError(_("An account with this email address already exists.")) from None
     token = signing.dumps(
         {"u": user.pk, "k": kind, "n": display_name, "c": country}, salt=CONFIRM_SALT
     )

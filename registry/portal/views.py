@@ -462,6 +462,8 @@ def wallet(request, participant):
                 )
             except services.PortalError as exc:
                 form.add_error(None, str(exc))
+                # The challenge may have been used up by the verification: sign over a new one.
+                request.session.pop(WALLET_CHALLENGE_KEY, None)
             else:
                 # A challenge is single-use: whatever the outcome, show a new one.
                 request.session.pop(WALLET_CHALLENGE_KEY, None)

@@ -180,3 +180,19 @@ def test_portal_login_is_throttled_after_repeated_failures(client, alice):
     )
     assert response.status_code == 429
     assert response["Retry-After"]
+
+
+def test_signup_race_on_the_same_address_is_a_clear_error(alice, monkeypatch):
+    from registry.portal import services
+
+    # Two sign-ups raced past the "email taken" check: the unique username stops the second.
+    monkeypatch.setattr(services, "account_email_taken", lambda email: False)
+    with pytest.raises(services.PortalError):
+        services.account_signup(
+            email="ALICE@example.org",
+            password="a-long-and-unusual-pass",
+            kind="agent",
+            display_name="Alice again",
+            country="FR",
+        )
+    assert get_user_model().objects.filter(email__iexact="alice@example.org").count() == 1

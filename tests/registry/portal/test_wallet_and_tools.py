@@ -131,3 +131,20 @@ def test_verify_tool_shows_each_check(client, ep_officer, ep, alice):
         reverse("portal:tool-verify"), {"kind": "presentation", "document": "{}"}
     )
     assert "challenge" in response.context["form"].errors
+
+
+def test_wallet_already_linked_elsewhere_is_refused_and_a_new_challenge_shown(client, alice, bob):
+    from identity.services import did_link_wallet
+
+    wallet = Ed25519KeyPair.generate()
+    did_link_wallet(did=bob.did, wallet_did=wallet.did_key)
+    client.force_login(alice.user)
+    client.get(reverse("portal:wallet"))
+    challenge = client.session[WALLET_CHALLENGE_KEY]
+    response = client.post(
+        reverse("portal:wallet"), {"document": _wallet_presentation(wallet, challenge)}
+    )
+    assert response.status_code == 200
+    assert "already linked" in response.content.decode()
+    assert client.session[WALLET_CHALLENGE_KEY] != challenge
+    assert not LinkedDid.objects.filter(did=alice.did).exists()
