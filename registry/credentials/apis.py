@@ -37,6 +37,7 @@ from .services import (
     challenge_create,
     credential_get_for_office,
     credential_issue,
+    credential_status_entry,
     format_datetime,
     parse_datetime,
 )
@@ -287,9 +288,23 @@ class IssuedCredentialOutputSerializer(serializers.Serializer):
     expirationDate = serializers.SerializerMethodField()  # noqa: N815
     proofFormat = serializers.CharField(source="proof_format")  # noqa: N815
     verifiableCredential = DocumentField(source="document")  # noqa: N815
+    status = serializers.SerializerMethodField(
+        help_text="`active`, `suspended` or `revoked` (status lists); null without an entry."
+    )
+    statusPurpose = serializers.SerializerMethodField()  # noqa: N815
 
     def get_issuanceDate(self, obj) -> str:  # noqa: N802
         return format_datetime(obj.issued_at)
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_status(self, obj) -> str | None:
+        entry = credential_status_entry(obj)
+        return entry.state if entry else None
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_statusPurpose(self, obj) -> str | None:  # noqa: N802
+        entry = credential_status_entry(obj)
+        return entry.purpose if entry else None
 
     @extend_schema_field(serializers.CharField(allow_null=True))
     def get_expirationDate(self, obj) -> str | None:  # noqa: N802

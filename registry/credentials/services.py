@@ -328,6 +328,18 @@ def credential_get_for_office(*, office: Participant, credential_id: str) -> Iss
     return issued
 
 
+def credential_status_entry(issued: IssuedCredential):
+    """The status entry (status app) of an issued credential, or None; memoised on `issued`."""
+    if not hasattr(issued, "_status_entry"):
+        try:
+            from registry.status.services import credential_status_of
+        except ImportError:
+            issued._status_entry = None
+        else:
+            issued._status_entry = credential_status_of(issued.credential_id)
+    return issued._status_entry
+
+
 def credential_get_for_subject(*, subject_did: str, credential_id: str) -> IssuedCredential:
     """An issued credential, readable by its subject (the portal uses this)."""
     from registry.api.errors import ApiError

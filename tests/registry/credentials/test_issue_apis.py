@@ -205,6 +205,8 @@ def test_issuer_retrieves_its_credential_and_nobody_else_does(
     assert body["issuer"] == office.did.did
     assert body["subject"] == applicant.did.did
     assert body["issuanceDate"] == document["issuanceDate"]
+    assert body["status"] == "active"
+    assert body["statusPurpose"] == "revocation"
     # the bare UUID works too
     bare = credential_id.removeprefix("urn:uuid:")
     assert issuer_client.get(f"/credentials/{bare}").json()["id"] == credential_id
