@@ -228,6 +228,30 @@ def _anchor_payload(acc: IssuerAccreditation) -> dict:
     }
 
 
+def _credential_status(acc: IssuerAccreditation, action: str, *, reason, actor, request) -> None:
+    """Mirror a root accreditation's state on its IPOfficeAccreditationCredential's status
+    (revoke on withdrawal, suspend/reinstate when its status entry allows), so verifiers of that
+    credential see it too. A status the entry cannot take is logged, not fatal."""
+    if not acc.credential_id:
+        return
+    try:
+        from registry.status.errors import StatusError
+        from registry.status.services import credential_status_change
+    except ImportError:  # the status app is not deployed
+        return
+    try:
+        credential_status_change(
+            issuer=registry_did(),
+            credential_id=acc.credential_id,
+            action=action,
+            reason=reason or f"accreditation {acc.pk} {action}",
+            actor=actor,
+            request=request,
+        )
+    except StatusError as exc:
+        logger.info("accreditation %s credential status not changed (%s): %s", acc.pk, action, exc)
+
+
 def _issue_credential(acc: IssuerAccreditation, actor) -> str:
     """The IPOfficeAccreditationCredential (signed by the registry) attesting a root
     accreditation. Delegated accreditations are recorded and anchored, not credentialed: the
@@ -393,6 +417,7 @@ def accreditation_suspend(
             request=request,
         )
         _anchor(acc, "suspended", now)
+        _credential_status(acc, "suspend", reason=reason, actor=actor, request=request)
     return acc
 
 
@@ -422,6 +447,7 @@ def accreditation_reinstate(
             request=request,
         )
         _anchor(acc, "reinstated", now)
+        _credential_status(acc, "reinstate", reason="", actor=actor, request=request)
     return acc
 
 
@@ -459,6 +485,7 @@ def accreditation_withdraw(
             request=request,
         )
         _anchor(link, "withdrawn", now)
+        _credential_status(link, "revoke", reason=link.end_reason, actor=actor, request=request)
     return withdrawn
 
 

@@ -318,3 +318,20 @@ def test_every_change_is_anchored_in_the_log(ep, bar):
     ]
     assert leaves[1]["accredited_by"] == ep.did.did
     assert leaves[0]["credential_types"] == [APPLICANT]
+
+
+def test_withdrawal_revokes_the_accreditation_credential(
+    accreditation_credentials, ep, django_capture_on_commit_callbacks
+):
+    from registry.credentials.models import IssuedCredential
+    from registry.credentials.services import credential_verify
+
+    with django_capture_on_commit_callbacks(execute=True):
+        root = accreditation_grant(office=ep, credential_types=[APPLICANT])
+    document = IssuedCredential.objects.get(credential_id=root.credential_id).document
+    assert credential_verify(document).verified
+    with django_capture_on_commit_callbacks(execute=True):
+        accreditation_withdraw(accreditation=root, reason="test")
+    report = credential_verify(document)
+    assert not report.verified
+    assert report.failed == ["status"]
