@@ -353,6 +353,18 @@ def _check_proof(parsed: ParsedCredential) -> str:
         iss = parsed.jwt.payload.get("iss")
         if not isinstance(iss, str) or kid is not None and kid.split("#")[0] != iss:
             raise CheckFailed("the JWT's kid and iss name different DIDs")
+        vc = parsed.jwt.payload["vc"]
+        subject = vc.get("credentialSubject")
+        if "sub" in parsed.jwt.payload and (
+            not isinstance(subject, dict)
+            or subject.get("id", parsed.jwt.payload["sub"]) != parsed.jwt.payload["sub"]
+        ):
+            raise CheckFailed("the JWT's sub is not the credential's subject")
+        if (
+            "jti" in parsed.jwt.payload
+            and vc.get("id", parsed.jwt.payload["jti"]) != (parsed.jwt.payload["jti"])
+        ):
+            raise CheckFailed("the JWT's jti is not the credential's id")
     verdict = didkit_adapter.verify_credential(parsed.document, proof_purpose="assertionMethod")
     if not verdict.ok:
         raise CheckFailed("; ".join(verdict.errors)[:500])
@@ -445,6 +457,14 @@ def _check_dates(parsed: ParsedCredential, now: datetime) -> str:
             raise CheckFailed("expirationDate is not a date-time")
         if expires < now - skew:
             raise CheckFailed("the credential has expired (expirationDate is past)")
+    if parsed.credential_type == MANDATE_TYPE:
+        subject = parsed.body.get("credentialSubject")
+        if isinstance(subject, dict) and "validUntil" in subject:
+            until = parse_datetime(subject["validUntil"])
+            if until is None:
+                raise CheckFailed("the mandate's validUntil is not a date-time")
+            if until < now - skew:
+                raise CheckFailed("the mandate has ended (validUntil is past)")
     if parsed.jwt is not None:
         claims = parsed.jwt.payload
         for claim in ("nbf", "exp", "iat"):

@@ -495,3 +495,57 @@ def test_applicants_never_issue_office_credentials(applicant, agent):
             subject_did=agent.did.did,
             claims={"registrationNumber": "X", "office": "EP", "field": "patents"},
         )
+
+
+def test_jwt_whose_sub_differs_from_the_subject_fails(office, applicant, agent):
+    import base64
+    import json as _json
+
+    from registry.credentials.verification import parse_jwt
+
+    key = office_key(office)
+    token = sign(
+        unsigned(
+            issuer_did=office.did.did,
+            signer=key,
+            credential_type="IPApplicantCredential",
+            subject=applicant_claims(applicant),
+            issuance_date=now_iso(),
+        ),
+        key,
+        jwt=True,
+    )
+    assert parse_jwt(token).payload["sub"] == applicant.did.did
+    # re-sign a payload whose sub names someone else (didkit signs what it is given)
+    header, payload, _ = token.split(".")
+    body = _json.loads(base64.urlsafe_b64decode(payload + "=="))
+    body["sub"] = agent.did.did
+    signing_input = (
+        f"{header}.{base64.urlsafe_b64encode(_json.dumps(body).encode()).rstrip(b'=').decode()}"
+    )
+    signature = base64.urlsafe_b64encode(key.sign(signing_input.encode())).rstrip(b"=").decode()
+    result = assert_fails(f"{signing_input}.{signature}", "proof")
+    assert "sub" in result["results"]["proof"]["detail"]
+
+
+def test_mandate_past_its_valid_until_fails_dates(applicant, agent):
+    key = office_key(applicant)
+    claims = {
+        "id": applicant.did.did,
+        "agent": agent.did.did,
+        "office": "EP",
+        "rightType": "trademark",
+        "validUntil": now_iso(-timedelta(days=1)),
+    }
+    document = sign(
+        unsigned(
+            issuer_did=applicant.did.did,
+            signer=key,
+            credential_type="IPMandateCredential",
+            subject=claims,
+            issuance_date=now_iso(-timedelta(days=2)),
+        ),
+        key,
+    )
+    result = assert_fails(document, "dates")
+    assert "validUntil" in result["results"]["dates"]["detail"]
