@@ -65,8 +65,11 @@ def login_failure_count(ip: str | None, username: str) -> int:
     return cache.get(_login_key(ip, username), 0)
 
 
-def login_failure_add(ip: str | None, username: str) -> None:
-    key = _login_key(ip, username)
+def _ip_key(ip: str | None) -> str:
+    return f"login-failures-ip:{hashlib.sha256(str(ip).encode()).hexdigest()[:32]}"
+
+
+def _incr(key: str) -> None:
     window = settings.LOGIN_THROTTLE_WINDOW
     if cache.add(key, 1, timeout=window):
         return
@@ -76,14 +79,26 @@ def login_failure_add(ip: str | None, username: str) -> None:
         cache.set(key, 1, timeout=window)
 
 
+def login_failure_add(ip: str | None, username: str) -> None:
+    """Count a failure for this IP + username, and for the IP alone (against an address trying
+    many usernames)."""
+    _incr(_login_key(ip, username))
+    _incr(_ip_key(ip))
+
+
+def login_ip_failure_count(ip: str | None) -> int:
+    return cache.get(_ip_key(ip), 0)
+
+
 def login_failures_clear(ip: str | None, username: str) -> None:
     cache.delete(_login_key(ip, username))
 
 
 class LoginThrottleMiddleware:
     """Refuse a login POST (to any path in settings.LOGIN_THROTTLE_PATHS) with 429 once its
-    client IP + username has failed LOGIN_THROTTLE_ATTEMPTS times in LOGIN_THROTTLE_WINDOW
-    seconds. Failures are counted by the `user_login_failed` handler, successes clear them."""
+    client IP + username has failed LOGIN_THROTTLE_ATTEMPTS times, or its IP (whatever the
+    usernames) LOGIN_THROTTLE_IP_ATTEMPTS times, in LOGIN_THROTTLE_WINDOW seconds. Failures are
+    counted by the `user_login_failed` handler; a success clears its IP + username count."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -94,7 +109,10 @@ class LoginThrottleMiddleware:
         ):
             username = request.POST.get("username", "")
             ip = request.META.get("REMOTE_ADDR")
-            if login_failure_count(ip, username) >= settings.LOGIN_THROTTLE_ATTEMPTS:
+            if (
+                login_failure_count(ip, username) >= settings.LOGIN_THROTTLE_ATTEMPTS
+                or login_ip_failure_count(ip) >= settings.LOGIN_THROTTLE_IP_ATTEMPTS
+            ):
                 response = JsonResponse(
                     {
                         "error": "throttled",

@@ -222,6 +222,8 @@ REGISTRY_ADMIN_GROUP = os.environ.get("REGISTRY_ADMIN_GROUP", "registry-administ
 # seconds before further attempts get 429 with Retry-After.
 LOGIN_THROTTLE_ATTEMPTS = int(os.environ.get("LOGIN_THROTTLE_ATTEMPTS", "5"))
 LOGIN_THROTTLE_WINDOW = int(os.environ.get("LOGIN_THROTTLE_WINDOW", "300"))
+# ... and failures from one client IP whatever the usernames (password spraying).
+LOGIN_THROTTLE_IP_ATTEMPTS = int(os.environ.get("LOGIN_THROTTLE_IP_ATTEMPTS", "30"))
 LOGIN_THROTTLE_PATHS = ["/admin/login/", "/accounts/login/"]
 
 SPECTACULAR_SETTINGS = {

@@ -112,3 +112,17 @@ def test_api_key_clients_are_throttled_by_key():
         # /trust/issuers does not authenticate keys: keyed by address there.
         assert keyed.get("/trust/issuers").status_code == 200
         assert keyed.get("/trust/issuers").status_code == 429
+
+
+@override_settings(LOGIN_THROTTLE_ATTEMPTS=100, LOGIN_THROTTLE_IP_ATTEMPTS=3)
+def test_one_address_trying_many_usernames_is_throttled():
+    client = Client(REMOTE_ADDR="198.51.100.40")
+    for n in range(3):
+        assert (
+            client.post("/admin/login/", {"username": f"u{n}", "password": "x"}).status_code == 200
+        )
+    response = client.post("/admin/login/", {"username": "u9", "password": "x"})
+    assert response.status_code == 429
+    assert response["Retry-After"]
+    other = Client(REMOTE_ADDR="198.51.100.41")
+    assert other.post("/admin/login/", {"username": "u9", "password": "x"}).status_code == 200
