@@ -321,3 +321,33 @@ def test_concurrent_claims_of_one_challenge_let_exactly_one_through():
         t.join()
     assert outcomes.count("") == 1
     assert len(outcomes) == 8
+
+
+def test_linked_wallet_presents_for_its_registry_did_and_signs_mandates(
+    applicant, agent, applicant_credential
+):
+    from identity.services import did_link_wallet
+
+    from .forge import sign, unsigned
+
+    wallet = Ed25519KeyPair.generate()
+    did_link_wallet(did=applicant.did, wallet_did=wallet.did_key)
+    challenge = new_challenge()
+    result = verify(present([applicant_credential], wallet, challenge=challenge), challenge)
+    assert result["verified"] is True, result["problemDetails"]
+
+    # a mandate signed offline by the wallet, naming the applicant's registry DID
+    mandate = sign(
+        unsigned(
+            issuer_did=applicant.did.did,
+            signer=wallet,
+            credential_type="IPMandateCredential",
+            subject={"id": applicant.did.did, **mandate_claims(agent)},
+            issuance_date=timezone.now().strftime("%Y-%m-%dT%H:%M:%SZ"),
+        ),
+        wallet,
+    )
+    response = APIClient().post(
+        "/credentials/verify", {"verifiableCredential": mandate}, format="json"
+    )
+    assert response.json()["verified"] is True, response.json()["problemDetails"]
