@@ -42,6 +42,8 @@ def schema_errors(credential_type: str, credential: dict) -> list[str]:
     if credential_type not in CREDENTIAL_TYPES:
         return [f"unknown credential type {credential_type!r}"]
     validator = _validator_for(credential_type, settings.REGISTRY_BASE_URL)
+    if validator.is_valid(credential):  # the common case, without collecting errors
+        return []
     errors = sorted(validator.iter_errors(credential), key=lambda e: list(e.absolute_path))
     return [_describe(e) for e in errors[:20]]
 
