@@ -388,6 +388,14 @@ def challenge_claim(*, value: str, domain: str | None) -> str:
     return "this challenge has expired"
 
 
+def challenges_purge(*, expired_before: datetime | None = None) -> int:
+    """Delete challenges that expired before `expired_before` (default: a day ago); used or
+    not, they can no longer be claimed. Returns how many were deleted. Idempotent."""
+    cutoff = expired_before or timezone.now() - timedelta(days=1)
+    deleted, _ = Challenge.objects.filter(expires_at__lt=cutoff).delete()
+    return deleted
+
+
 def credential_verify(document, **kwargs):
     from .verification import credential_verify as verify
 

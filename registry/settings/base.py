@@ -194,6 +194,11 @@ CELERY_BEAT_SCHEDULE["status-outbox-sweep"] = {
     "task": "registry.status.tasks.status_outbox_sweep",
     "schedule": float(os.environ.get("STATUS_SWEEP_SECONDS", "30")),
 }
+# Credentials (registry.credentials): drop presentation challenges expired for a day.
+CELERY_BEAT_SCHEDULE["credentials-challenges-purge"] = {
+    "task": "registry.credentials.tasks.challenges_purge",
+    "schedule": 3600.0,
+}
 
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",

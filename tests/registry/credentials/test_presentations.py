@@ -351,3 +351,15 @@ def test_linked_wallet_presents_for_its_registry_did_and_signs_mandates(
         "/credentials/verify", {"verifiableCredential": mandate}, format="json"
     )
     assert response.json()["verified"] is True, response.json()["problemDetails"]
+
+
+def test_purge_deletes_only_long_expired_challenges():
+    from registry.credentials.services import challenges_purge
+    from registry.credentials.tasks import challenges_purge_task
+
+    fresh = challenge_create()
+    old = challenge_create()
+    Challenge.objects.filter(pk=old.pk).update(expires_at=timezone.now() - timedelta(days=2))
+    assert challenges_purge_task.delay().get() == 1
+    assert list(Challenge.objects.values_list("pk", flat=True)) == [fresh.pk]
+    assert challenges_purge() == 0
