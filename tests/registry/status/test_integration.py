@@ -222,6 +222,7 @@ def test_a_thousand_concurrent_revocations_from_threads_and_processes_set_exactl
                         sys.executable,
                         "-m",
                         "tests.registry.status.revoker",
+                        "revoke",
                         str(ids_file),
                         "4",
                         office.did.did,
