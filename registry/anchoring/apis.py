@@ -53,6 +53,7 @@ class LogCheckpointApi(LogApi):
 
     @extend_schema(
         operation_id="log_checkpoint",
+        tags=["log"],
         summary="Latest signed checkpoint",
         description=(
             "The C2SP tlog-checkpoint of the log's current size: origin, tree size and base64 "
@@ -103,6 +104,7 @@ class LogKeyApi(LogApi):
 
     @extend_schema(
         operation_id="log_key",
+        tags=["log"],
         summary="Checkpoint verifier keys",
         responses={200: LogKeyOutputSerializer},
     )
@@ -131,6 +133,7 @@ class LogInclusionProofApi(LogApi):
 
     @extend_schema(
         operation_id="log_inclusion_proof",
+        tags=["log"],
         summary="Inclusion proof (RFC 9162 s.2.1.3)",
         parameters=[QuerySerializer],
         responses={200: LogInclusionProofOutputSerializer, **ERRORS},
@@ -163,6 +166,7 @@ class LogConsistencyProofApi(LogApi):
 
     @extend_schema(
         operation_id="log_consistency_proof",
+        tags=["log"],
         summary="Consistency proof (RFC 9162 s.2.1.4)",
         parameters=[QuerySerializer],
         responses={200: LogConsistencyProofOutputSerializer, **ERRORS},
@@ -207,6 +211,7 @@ class LogEntriesApi(LogApi):
 
     @extend_schema(
         operation_id="log_entries",
+        tags=["log"],
         summary="Log entries",
         parameters=[QuerySerializer],
         responses={200: LogEntriesOutputSerializer, **ERRORS},
@@ -227,6 +232,7 @@ class LogLeafApi(LogApi):
 
     @extend_schema(
         operation_id="log_leaf",
+        tags=["log"],
         summary="Find a leaf by kind and key",
         parameters=[QuerySerializer],
         responses={200: EntrySerializer, **ERRORS},
