@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import gzip
 import json
+import random
 from hashlib import sha256
 
 import pytest
@@ -16,9 +17,10 @@ from identity.crypto import didkit_adapter
 from identity.services import did_key_rotate, did_signing_key
 from registry.status import verification
 from registry.status.bitstring import bits_from_indexes, bitstring_encode
-from registry.status.models import StatusList, StatusListVersion
+from registry.status.models import StatusEntry, StatusList, StatusListVersion
 from registry.status.services import (
     credential_status_change,
+    credential_status_object,
     status_entry_allocate,
     status_list_credential_build,
     status_lists_audit,
@@ -217,10 +219,29 @@ def test_after_key_rotation_old_credentials_still_check_against_new_list_version
 
 
 def test_a_thousand_credentials_sharing_a_list_read_and_verify_it_once(office, monkeypatch):
+    status_entry_allocate(issuer_did=office.did.did, credential_id="urn:many:0")
+    status_list = StatusList.objects.get()
+    now = timezone.now()
+    # The other 999 entries in bulk (allocation itself is tested elsewhere): distinct indexes.
+    StatusEntry.objects.bulk_create(
+        StatusEntry(
+            status_list=status_list,
+            index=index,
+            credential_id=f"urn:many:{i}",
+            purpose="revocation",
+            allocated_at=now,
+            updated_at=now,
+        )
+        for i, index in enumerate(
+            random.sample(sorted(set(range(131072)) - {status_list.entries.get().index}), 999),
+            start=1,
+        )
+    )
     statuses = [
-        status_entry_allocate(issuer_did=office.did.did, credential_id=f"urn:many:{i}")
-        for i in range(1000)
+        credential_status_object(entry)
+        for entry in StatusEntry.objects.select_related("status_list").order_by("credential_id")
     ]
+    assert len(statuses) == 1000
     did_key = office.did.keys.get().did_key
     credentials = [{"id": f"urn:many:{i}", "credentialStatus": s} for i, s in enumerate(statuses)]
     calls = []
