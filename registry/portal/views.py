@@ -12,6 +12,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -150,10 +151,12 @@ def dashboard(request):
     }
     if participant is not None:
         did = participant.did
+        now = timezone.now()
         credentials = list(selectors.credentials_of(participant))
         states = selectors.credential_states([c.credential_id for c in credentials])
         for c in credentials:
             c.portal_state = states.get(c.credential_id, "active")
+            c.is_expired = bool(c.expires_at and c.expires_at <= now)
         context.update(
             did=did,
             keys=list(did.keys.order_by("number")),
@@ -247,6 +250,7 @@ def credential_detail(request, credential_id):
             "ldp": ldp,
             "jwt": jwt,
             "state": states.get(credential.credential_id, "active"),
+            "expired": bool(credential.expires_at and credential.expires_at <= timezone.now()),
             "suspendable": bool(selectors.suspendable_ids([credential.credential_id])),
             "document_json": json.dumps((ldp or credential).document, indent=2, ensure_ascii=False)
             if (ldp or credential).proof_format != "jwt"
@@ -338,12 +342,14 @@ def office_request_detail(request, pk):
 @officer_required
 def office_credentials(request, st3):
     office = selectors.office_for_officer(request.user, st3)
+    now = timezone.now()
     credentials = list(selectors.credentials_issued_by(office)[:200])
     ids = [c.credential_id for c in credentials]
     states = selectors.credential_states(ids)
     suspendable = selectors.suspendable_ids(ids)
     for c in credentials:
         c.portal_state = states.get(c.credential_id, "active")
+        c.is_expired = bool(c.expires_at and c.expires_at <= now)
         c.suspendable = c.credential_id in suspendable
     return render(
         request,

@@ -230,3 +230,55 @@ def test_withdraw(client, alice, ep):
     client.post(reverse("portal:request-withdraw", args=[req.pk]))
     req.refresh_from_db()
     assert req.state == "withdrawn"
+
+
+def test_dashboard_query_count_does_not_grow_with_credentials(
+    client, alice, ep, django_assert_max_num_queries
+):
+    from registry.credentials.services import credential_issue
+
+    claims = {"name": "Alice", "personType": "legal", "country": "FR", "address": "Paris"}
+
+    def dashboard_queries() -> int:
+        from django.db import connection
+        from django.test.utils import CaptureQueriesContext
+
+        client.force_login(alice.user)
+        with CaptureQueriesContext(connection) as ctx:
+            assert client.get(reverse("portal:dashboard")).status_code == 200
+        return len(ctx.captured_queries)
+
+    credential_issue(
+        issuer=ep, credential_type="IPApplicantCredential", subject_did=alice.did.did, claims=claims
+    )
+    one = dashboard_queries()
+    for _ in range(4):
+        credential_issue(
+            issuer=ep,
+            credential_type="IPApplicantCredential",
+            subject_did=alice.did.did,
+            claims=claims,
+        )
+    assert dashboard_queries() == one
+
+
+def test_expired_credential_shows_expired(client, alice, ep):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from registry.credentials.services import credential_issue
+
+    issued = credential_issue(
+        issuer=ep,
+        credential_type="IPApplicantCredential",
+        subject_did=alice.did.did,
+        claims={"name": "Alice", "personType": "legal", "country": "FR", "address": "Paris"},
+        expiration_date=timezone.now() + dt.timedelta(days=1),
+    )
+    IssuedCredential.objects.filter(pk=issued.pk).update(
+        expires_at=timezone.now() - dt.timedelta(days=1)
+    )
+    client.force_login(alice.user)
+    page = client.get(reverse("portal:credential-detail", args=[issued.credential_id])).content
+    assert b'id="credential-state">expired' in page
