@@ -169,6 +169,7 @@ def test_status_list_is_served_with_etag_and_cache_headers(office, post):
     client = APIClient()
     first = client.get(path)
     assert first.status_code == 200
+    assert_response_matches_schema(first, path)
     assert first["Content-Type"] == "application/json"
     assert first["Cache-Control"] == "public, max-age=300"
     document = json.loads(first.content)
@@ -194,5 +195,6 @@ def test_status_list_is_served_with_etag_and_cache_headers(office, post):
 def test_unknown_status_list_is_a_404():
     response = APIClient().get("/status-lists/does-not-exist")
     assert response.status_code == 404
+    assert_response_matches_schema(response)
     assert response.json()["error"] == "notFound"
     assert APIClient().get("/status-lists/does-not-exist/versions/1").status_code == 404
