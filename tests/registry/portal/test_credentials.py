@@ -232,9 +232,7 @@ def test_withdraw(client, alice, ep):
     assert req.state == "withdrawn"
 
 
-def test_dashboard_query_count_does_not_grow_with_credentials(
-    client, alice, ep, django_assert_max_num_queries
-):
+def test_dashboard_query_count_does_not_grow_with_credentials(client, alice, ep):
     from registry.credentials.services import credential_issue
 
     claims = {"name": "Alice", "personType": "legal", "country": "FR", "address": "Paris"}
