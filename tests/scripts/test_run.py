@@ -151,6 +151,10 @@ def test_run_starts_web_worker_beat_and_private_redis_and_stops_them(run_env):
         )
         assert "started a private redis-server" in running.output
         assert "concurrency: 4 (thread)" in running.output
+        var = Path(run_env["REGISTRY_VAR_DIR"])
+        assert (var / "db.sqlite3").is_file()
+        assert list(var.glob("celerybeat-schedule*"))
+        assert (var / "redis").is_dir()
         _stop_and_check(running, {"redis", "web", "worker", "beat"})
     finally:
         running.kill_everything()
