@@ -14,6 +14,7 @@
    (bench/merkle.py).
 
 A fresh SQLite database in a temporary directory is used unless DATABASE_URL is set.
+BENCH_SHOW_WORKER_LOG=1 prints the end of the worker's log (task durations).
 
     .venv/bin/python bench/status.py [--rounds 15] [--verify-seconds 3] [--eager]
 
@@ -178,6 +179,8 @@ def publish_benchmark(*, rounds: int, eager: bool, tmp: Path) -> dict:
         if worker is not None:
             worker.terminate()
             worker.wait(timeout=20)
+            if os.environ.get("BENCH_SHOW_WORKER_LOG"):
+                print((tmp / "worker.log").read_text()[-4000:])
     p50, raw_p50 = statistics.median(measured), statistics.median(raw)
     return {
         "mode": "eager task in this process" if eager else "real Celery worker via Redis",

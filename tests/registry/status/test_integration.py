@@ -11,6 +11,7 @@ SQLite (an in-memory test database no other process can open) they are skipped.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import random
 import subprocess
@@ -63,7 +64,15 @@ def shared_redis(postgres_only):
 
 @pytest.fixture
 def queue():
-    return f"h5-status-{uuid.uuid4().hex[:10]}"
+    name = f"h5-status-{uuid.uuid4().hex[:10]}"
+    yield name
+    # Leave nothing behind in the shared Redis: the queue and its binding.
+    import redis
+
+    with contextlib.suppress(Exception):  # best effort
+        redis.Redis.from_url(shared_redis_url(), socket_connect_timeout=1).delete(
+            name, f"_kombu.binding.{name}"
+        )
 
 
 @pytest.fixture
