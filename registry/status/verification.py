@@ -139,6 +139,8 @@ def _controller_of(did_key: str) -> str | None:
     owner = did_key_owner(did_key)
     controller = owner.controller if owner is not None else None
     with _lock:
+        if len(_controllers) > 10_000:  # bounded: keys are few, but inputs are not trusted
+            _controllers.clear()
         _controllers[did_key] = (controller, now + conf.cache_seconds())
     return controller
 
