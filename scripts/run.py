@@ -251,6 +251,10 @@ def main() -> int:
     var_dir.mkdir(parents=True, exist_ok=True)
     port = env["PORT"]
 
+    if not port.isdigit() or not port_is_free(int(port)):
+        say(f"port {port} on 127.0.0.1 is not free (or not a port number): set PORT to another")
+        return 2
+
     signal.signal(signal.SIGTERM, supervisor.on_signal)
     try:
         with_celery = True
@@ -266,9 +270,14 @@ def main() -> int:
                 env["REDIS_URL"] = private
             else:
                 with_celery = False
+                why = (
+                    "redis-server is not installed"
+                    if shutil.which("redis-server") is None
+                    else "the private redis-server did not start (see its output above)"
+                )
                 say(
-                    f"NO REDIS: nothing answers at {env['REDIS_URL']} and redis-server is not "
-                    f"installed. To get the Celery worker and beat, {INSTALL_REDIS_HINT}."
+                    f"NO REDIS: nothing answers at {env['REDIS_URL']} and {why}. "
+                    f"To get the Celery worker and beat, {INSTALL_REDIS_HINT}."
                 )
                 say(
                     "Serving the web WITHOUT worker and beat: the registry keeps working; "

@@ -180,3 +180,22 @@ def test_run_without_redis_serves_the_web_and_stops_when_a_child_dies(run_env):
         assert not _group_alive(web)
     finally:
         running.kill_everything()
+
+
+def test_run_refuses_a_busy_port(run_env):
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        run_env["PORT"] = str(busy.getsockname()[1])
+        result = subprocess.run(
+            [sys.executable, str(RUN)],
+            cwd=ROOT,
+            env=run_env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    assert result.returncode == 2
+    assert f"port {run_env['PORT']} on 127.0.0.1 is not free" in result.stdout
+    assert "started" not in result.stdout
