@@ -268,8 +268,10 @@ def report_view(report) -> dict:
                     "detail": _field(problem, "detail", "message", default="") or "",
                 }
             )
+    nested = [report_view(r) for r in (_field(report, "credentials", default=[]) or [])]
     return {
         "verified": bool(_field(report, "verified", default=False)),
         "checks": checks,
         "problems": problems,
+        "credentials": nested,
     }

@@ -148,3 +148,35 @@ def test_wallet_already_linked_elsewhere_is_refused_and_a_new_challenge_shown(cl
     assert "already linked" in response.content.decode()
     assert client.session[WALLET_CHALLENGE_KEY] != challenge
     assert not LinkedDid.objects.filter(did=alice.did).exists()
+
+
+def test_verify_tool_shows_the_checks_of_embedded_credentials(client, ep_officer, ep, alice):
+    from identity.services import did_signing_key
+    from registry.credentials.services import challenge_create, credential_issue
+
+    issued = credential_issue(
+        issuer=ep,
+        credential_type="IPApplicantCredential",
+        subject_did=alice.did.did,
+        claims={"name": "Alice", "personType": "legal", "country": "FR", "address": "Paris"},
+    )
+    _, pair = did_signing_key(alice.did)
+    challenge = challenge_create().value
+    presentation = didkit_adapter.issue_presentation(
+        {
+            "@context": ["https://www.w3.org/2018/credentials/v1"],
+            "type": ["VerifiablePresentation"],
+            "holder": pair.did_key,
+            "verifiableCredential": [issued.document],
+        },
+        key=pair,
+        challenge=challenge,
+    )
+    client.force_login(ep_officer)
+    data = {"kind": "presentation", "challenge": challenge, "document": json.dumps(presentation)}
+    page = client.post(reverse("portal:tool-verify"), data).content.decode()
+    assert 'id="verdict">verified' in page
+    assert "Embedded credential 1" in page
+    # The challenge is used up: the same presentation again fails its challenge check.
+    page = client.post(reverse("portal:tool-verify"), data).content.decode()
+    assert 'id="verdict">not verified' in page
