@@ -263,3 +263,9 @@ def test_list_odd_queries(client, directory, q):
     else:
         assert response.status_code == 200
         assert response.json()["count"] == 0
+
+
+def test_detail_is_one_query(client, directory, django_assert_num_queries):
+    with django_assert_num_queries(1):
+        response = client.get(DETAIL.format(did=directory["ep"].did.did))
+    assert response.status_code == 200
