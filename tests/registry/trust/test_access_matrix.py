@@ -468,3 +468,90 @@ def test_api_key_matrix(world, row: KeyRow):
 def test_user_model_is_the_default():
     # The matrix logs users in by username; a custom user model would need its own factory.
     assert get_user_model().USERNAME_FIELD == "username"
+
+
+# ---------------------------------------------------------------------------------------------
+# Every other admin screen: registry administrators only (office administrators are staff, so
+# this also checks that no ModelAdmin lets them in by accident).
+
+OWN_ADMIN_SCREENS = {
+    "audit.auditevent",
+    "trust.issueraccreditation",
+    "trust.officemembership",
+    "trust.issuersigningkeys",
+    "api.apikey",
+}
+
+
+def _other_admin_screens():
+    from django.contrib import admin
+
+    return sorted(
+        f"{model._meta.app_label}.{model._meta.model_name}"
+        for model in admin.site._registry
+        if f"{model._meta.app_label}.{model._meta.model_name}" not in OWN_ADMIN_SCREENS
+    )
+
+
+@pytest.mark.parametrize("screen", _other_admin_screens())
+def test_other_admin_screens_are_for_registry_admins_only(world, screen):
+    path = "/admin/{}/{}/".format(*screen.split("."))
+    for role in USER_ROLES:
+        client = Client()
+        if role != "anonymous":
+            client.force_login(world.users[role])
+        response = client.get(path)
+        context = f"{role} -> {path}"
+        if role == "registry_admin":
+            assert response.status_code == 200, context
+        elif role in {"ep_admin", "jp_admin"}:  # staff without model permissions
+            assert response.status_code == 403, context
+        else:
+            assert response.status_code == 302, context
+            assert "/admin/login/" in response["Location"], context
+
+
+OTHER_ADMIN_ACTIONS = [
+    AdminRow(
+        "rotate a participant's key (participants admin)",
+        lambda w: "/admin/participants/participant/", REGISTRY,
+        data=lambda w: {"action": "rotate_key", "_selected_action": [w.ep.pk]},
+        state=lambda w: w.ep.did.keys.count(),
+    ),
+    AdminRow(
+        "revoke a credential (status admin)",
+        lambda w: "/admin/status/statusentry/", REGISTRY,
+        data=lambda w: {
+            "action": "revoke_selected",
+            "_selected_action": [_entry_of(w.ep_credential.credential_id)],
+        },
+        state=_status_of,
+    ),
+]  # fmt: skip
+
+
+def _entry_of(credential_id):
+    from registry.status.models import StatusEntry
+
+    return StatusEntry.objects.get(credential_id=credential_id).pk
+
+
+@pytest.mark.parametrize("row", OTHER_ADMIN_ACTIONS, ids=lambda r: r.name)
+def test_other_admin_actions(world, row: AdminRow):
+    path, data = row.path(world), row.data(world)
+    before = row.state(world)
+    for role in USER_ROLES:
+        context = f"{role} -> {row.name}"
+        with rolled_back():
+            client = Client()
+            if role != "anonymous":
+                client.force_login(world.users[role])
+            response = client.post(path, data)
+            if role in row.allowed:
+                assert response.status_code in (200, 302), context
+                assert row.state(world) != before, f"{context}: the action did nothing"
+            else:
+                assert response.status_code in (302, 403), context
+                if response.status_code == 302:
+                    assert "/admin/login/" in response["Location"], context
+                assert row.state(world) == before, f"{context}: refused but changed something"
