@@ -80,6 +80,12 @@ def new_page(browser, live_server):
         contexts.append(context)
         page = context.new_page()
         page.set_default_timeout(20_000)
+        # Destructive buttons ask first (portal.js); record and accept the question.
+        page.confirmations = []
+        page.on(
+            "dialog",
+            lambda dialog, page=page: (page.confirmations.append(dialog.message), dialog.accept()),
+        )
         return page
 
     yield make
@@ -244,6 +250,7 @@ def test_portal_end_to_end(portal_data, new_page, live_server, screenshot_dir):
     shot(office, screenshot_dir, "office-credentials")
     office.get_by_role("button", name="Revoke").first.click()
     office.wait_for_load_state()
+    assert office.confirmations == ["Revoke this credential? This cannot be undone."]
     assert "Revoked." in office.locator(".messages").inner_text()
     result = verify_through_api(applicant, document)
     assert result["verified"] is False
