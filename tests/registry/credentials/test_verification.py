@@ -549,3 +549,16 @@ def test_mandate_past_its_valid_until_fails_dates(applicant, agent):
     )
     result = assert_fails(document, "dates")
     assert "validUntil" in result["results"]["dates"]["detail"]
+
+
+def test_a_check_that_raises_fails_closed_and_never_500s(issued, monkeypatch):
+    import registry.status.verification
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("status backend exploded")
+
+    # fault injection: a bug or an outage inside one check
+    monkeypatch.setattr(registry.status.verification, "status_check", broken)
+    result = assert_fails(issued.document, "status")
+    assert "could not be completed" in result["results"]["status"]["detail"]
+    assert all(result["results"][c]["ok"] for c in CHECKS - {"status"})
