@@ -17,6 +17,7 @@ from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext as _
 
 from identity.errors import IdentityError
@@ -60,9 +61,25 @@ def _username_for(email: str) -> str:
     return email.strip().lower()[:150]
 
 
+def _unconfirmed_accounts(email: str):
+    """Accounts for this address that were never confirmed: inactive, never logged in, no
+    participant. Signing up again reuses them (new password, new link)."""
+    return get_user_model().objects.filter(
+        email__iexact=email.strip(),
+        is_active=False,
+        last_login__isnull=True,
+        participants__isnull=True,
+    )
+
+
 def account_email_taken(email: str) -> bool:
-    user_model = get_user_model()
-    return user_model.objects.filter(email__iexact=email.strip()).exists()
+    users = get_user_model().objects.filter(email__iexact=email.strip())
+    return users.exclude(pk__in=_unconfirmed_accounts(email).values("pk")).exists()
+
+
+def _confirm_fingerprint(user) -> str:
+    # Ties a link to the password set at sign-up: signing up again invalidates older links.
+    return salted_hmac(CONFIRM_SALT, user.password).hexdigest()[:16]
 
 
 @transaction.atomic
@@ -78,8 +95,9 @@ def account_signup(
     """Create an inactive account and email a signed confirmation link.
 
     The participant and its registry DID are created on confirmation, not here, so unconfirmed
-    sign-ups never mint DIDs. The sign-up data waits on the user row (first_name holds the
-    display name; the kind and country ride in the signed token)."""
+    sign-ups never mint DIDs; the kind, name and country ride in the signed token. Signing up
+    again with an address never confirmed reuses that account (new password, new link; older
+    links stop working)."""
     if kind not in REQUESTABLE_TYPE_BY_KIND:
         raise PortalError(_("Choose applicant or agent."))
     country = (country or "").strip().upper()
@@ -91,18 +109,24 @@ def account_signup(
     if account_email_taken(email):
         raise PortalError(_("An account with this email address already exists."))
     user_model = get_user_model()
-    try:
-        with transaction.atomic():
-            user = user_model.objects.create_user(
-                username=_username_for(email),
-                email=email.strip(),
-                password=password,
-                is_active=False,
-            )
-    except IntegrityError:  # the same address signed up concurrently
-        raise PortalError(_("An account with this email address already exists.")) from None
+    user = _unconfirmed_accounts(email).select_for_update().first()
+    if user is not None:
+        user.set_password(password)
+        user.save(update_fields=["password"])
+    else:
+        try:
+            with transaction.atomic():
+                user = user_model.objects.create_user(
+                    username=_username_for(email),
+                    email=email.strip(),
+                    password=password,
+                    is_active=False,
+                )
+        except IntegrityError:  # the same address signed up concurrently
+            raise PortalError(_("An account with this email address already exists.")) from None
     token = signing.dumps(
-        {"u": user.pk, "k": kind, "n": display_name, "c": country}, salt=CONFIRM_SALT
+        {"u": user.pk, "k": kind, "n": display_name, "c": country, "f": _confirm_fingerprint(user)},
+        salt=CONFIRM_SALT,
     )
     link = (confirm_url_base or settings.REGISTRY_BASE_URL) + reverse(
         "portal:confirm-email", args=[token]
@@ -137,17 +161,21 @@ def account_confirm(*, token: str):
     if user is None:
         raise PortalError(_("This confirmation link is not valid."))
     participant = user.participants.filter(kind__in=REQUESTABLE_TYPE_BY_KIND).first()
-    if participant is None:
-        try:
-            participant = participant_create(
-                kind=data["k"], display_name=data["n"], country=data["c"], user=user
-            )
-        except ParticipantError as exc:
-            raise PortalError(str(exc)) from None
-    if not user.is_active:
-        user.is_active = True
-        user.save(update_fields=["is_active"])
-        _audit(actor=user, action="portal.email-confirmed", target=participant.did.did)
+    if participant is not None:
+        if not user.is_active:  # confirmed once, deactivated since: a link does not revive it
+            raise PortalError(_("This confirmation link is not valid."))
+        return user, participant  # confirming twice changes nothing
+    if user.is_active or data.get("f") != _confirm_fingerprint(user):
+        raise PortalError(_("This confirmation link is not valid."))
+    try:
+        participant = participant_create(
+            kind=data["k"], display_name=data["n"], country=data["c"], user=user
+        )
+    except (ParticipantError, KeyError) as exc:
+        raise PortalError(str(exc)) from None
+    user.is_active = True
+    user.save(update_fields=["is_active"])
+    _audit(actor=user, action="portal.email-confirmed", target=participant.did.did)
     return user, participant
 
 

@@ -196,3 +196,44 @@ def test_signup_race_on_the_same_address_is_a_clear_error(alice, monkeypatch):
             country="FR",
         )
     assert get_user_model().objects.filter(email__iexact="alice@example.org").count() == 1
+
+
+def test_signing_up_again_before_confirming_reuses_the_account(
+    client, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("portal:signup"), SIGNUP)
+    first_link = _confirm_link()
+    mail.outbox.clear()
+    again = {**SIGNUP, "password1": "another-long-secret-9", "password2": "another-long-secret-9"}
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("portal:signup"), {**again, "kind": "agent"})
+    assert response.status_code == 302
+    assert get_user_model().objects.filter(email__iexact="dana@example.org").count() == 1
+    second_link = _confirm_link()
+    # The first link was for the old password: it no longer works.
+    assert client.get(first_link[first_link.index("/accounts/") :]).status_code == 400
+    assert client.get(second_link[second_link.index("/accounts/") :]).status_code == 302
+    participant = Participant.objects.get(user__email__iexact="dana@example.org")
+    assert participant.kind == "agent"
+    assert client.login(username="dana@example.org", password="another-long-secret-9")
+    # Once confirmed, the address is taken.
+    client.logout()
+    response = client.post(reverse("portal:signup"), SIGNUP)
+    assert "email" in response.context["form"].errors
+
+
+def test_a_confirmation_link_does_not_revive_a_deactivated_account(
+    client, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("portal:signup"), SIGNUP)
+    link = _confirm_link()
+    path = link[link.index("/accounts/") :]
+    assert client.get(path).status_code == 302
+    user = get_user_model().objects.get(email__iexact="dana@example.org")
+    user.is_active = False
+    user.save(update_fields=["is_active"])
+    assert client.get(path).status_code == 400
+    user.refresh_from_db()
+    assert not user.is_active
