@@ -205,3 +205,21 @@ def test_admin_is_read_only(admin_client):
     )
     assert admin_client.get("/admin/anchoring/logleaf/add/").status_code == 403
     assert LogLeaf.objects.filter(pk=leaf.pk).exists()
+
+
+def test_log_key_command_prints_the_verifier_keys():
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out = StringIO()
+    call_command("log_key", stdout=out)
+    current = services.log_verifier_keys()[0]["verifier_key"]
+    assert out.getvalue().strip() == current
+    note.VerifierKey.parse(current)
+    did_key_rotate(did=registry_did_ensure())
+    out = StringIO()
+    call_command("log_key", "--all", stdout=out)
+    lines = out.getvalue().split()
+    assert len(lines) == 2
+    assert lines[1] == current
