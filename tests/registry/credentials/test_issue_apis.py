@@ -247,3 +247,17 @@ def test_issue_and_verify_stay_within_a_query_budget(
     # key owner, participant, accreditation (the status list comes from the cache)
     with django_assert_max_num_queries(5):
         assert verify_via_api(document)["verified"] is True
+
+
+def test_registry_signs_accreditation_credentials_in_both_formats(office):
+    from registry.credentials.services import credential_issue_accreditation
+
+    for proof_format in ("ldp", "jwt"):
+        issued = credential_issue_accreditation(
+            office=office,
+            credential_types=["IPApplicantCredential"],
+            proof_format=proof_format,
+        )
+        assert didkit_adapter.verify_credential(issued.document).ok
+        result = verify_via_api(issued.document)
+        assert result["verified"] is True, result["problemDetails"]
