@@ -259,3 +259,16 @@ def test_a_thousand_credentials_sharing_a_list_read_and_verify_it_once(office, m
     list_reads = [q for q in queries.captured_queries if "status_statuslistversion" in q["sql"]]
     assert len(list_reads) <= 2  # current version + the body, once
     assert len(queries.captured_queries) <= 3
+
+
+def test_the_spec_example_list_served_as_ours_reads_as_all_clear(office, vectors_dir):
+    # The StatusList2021 spec's own encodedList (16 KiB, nothing set), signed as our list.
+    text = (vectors_dir / "status-list-2021/spec-examples/example-02.txt").read_text()
+    encoded = text.split('"encodedList": "')[1].split('"')[0]
+    credential, did_key = make_credential(office)
+    _store_version(StatusList.objects.get(), encoded)
+    for index in ("0", "94567", "131071"):
+        credential["credentialStatus"]["statusListIndex"] = index
+        assert status_check(credential, issuer_did_key=did_key).code == "active"
+    credential["credentialStatus"]["statusListIndex"] = "131072"
+    assert status_check(credential, issuer_did_key=did_key).code == "statusIndexOutOfRange"
