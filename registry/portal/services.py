@@ -109,7 +109,12 @@ def account_signup(
     if account_email_taken(email):
         raise PortalError(_("An account with this email address already exists."))
     user_model = get_user_model()
-    user = _unconfirmed_accounts(email).select_for_update().first()
+    # Lock by primary key: PostgreSQL refuses FOR UPDATE across the participants outer join.
+    user = (
+        user_model.objects.select_for_update()
+        .filter(pk__in=list(_unconfirmed_accounts(email).values_list("pk", flat=True)))
+        .first()
+    )
     if user is not None:
         user.set_password(password)
         user.save(update_fields=["password"])
