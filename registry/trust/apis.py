@@ -17,7 +17,6 @@ what is theirs; refusals are 401/403/404 with a clear error):
 from __future__ import annotations
 
 from django.contrib.auth import get_user_model
-from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -334,12 +333,21 @@ class IsLoggedIn(BasePermission):
 class AdminApi(APIView):
     """Session-authenticated writes; the services check who may do what."""
 
+    # A service's ValidationError needs no handling in the views: registry.api.errors answers
+    # it with 400 invalidInput.
     authentication_classes = [SessionAuthentication]
     permission_classes = [IsLoggedIn]
 
 
-def _validation(exc: ValidationError) -> ApiError:
-    return ApiError("; ".join(exc.messages), code="invalidInput")
+def _errors(*statuses: int) -> dict:
+    return dict.fromkeys(statuses, TrustErrorSerializer)
+
+
+def _office_administered(request, st3: str):
+    """The office with this ST.3 code, if the user administers it (else 404/403)."""
+    office = office_get(st3_code=st3)
+    require_office_admin(request.user, office)
+    return office
 
 
 class AccreditationGrantApi(AdminApi):
@@ -355,12 +363,7 @@ class AccreditationGrantApi(AdminApi):
     @extend_schema(
         operation_id="trust_accreditation_grant",
         request=AccreditationGrantInputSerializer,
-        responses={
-            201: AccreditationSerializer,
-            400: TrustErrorSerializer,
-            403: TrustErrorSerializer,
-            404: TrustErrorSerializer,
-        },
+        responses={201: AccreditationSerializer, **_errors(400, 403, 404)},
         tags=["trust-admin"],
     )
     def post(self, request):
@@ -374,18 +377,15 @@ class AccreditationGrantApi(AdminApi):
             parent = IssuerAccreditation.objects.filter(pk=data.validated_data["parent"]).first()
             if parent is None:
                 raise Http404("No such parent accreditation.")
-        try:
-            acc = accreditation_grant(
-                office=entity.participant,
-                credential_types=data.validated_data["credential_types"],
-                valid_from=data.validated_data.get("valid_from"),
-                valid_until=data.validated_data.get("valid_until"),
-                parent=parent,
-                actor=request.user,
-                request=request,
-            )
-        except ValidationError as exc:
-            raise _validation(exc) from None
+        acc = accreditation_grant(
+            office=entity.participant,
+            credential_types=data.validated_data["credential_types"],
+            valid_from=data.validated_data.get("valid_from"),
+            valid_until=data.validated_data.get("valid_until"),
+            parent=parent,
+            actor=request.user,
+            request=request,
+        )
         return Response(accreditation_as_dict(acc), status=status.HTTP_201_CREATED)
 
 
@@ -408,26 +408,18 @@ class AccreditationSuspendApi(AdminApi):
     @extend_schema(
         operation_id="trust_accreditation_suspend",
         request=ReasonSerializer,
-        responses={
-            200: AccreditationSerializer,
-            400: TrustErrorSerializer,
-            403: TrustErrorSerializer,
-            404: TrustErrorSerializer,
-        },
+        responses={200: AccreditationSerializer, **_errors(400, 403, 404)},
         tags=["trust-admin"],
     )
     def post(self, request, pk: int):
         body = ReasonSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        try:
-            acc = accreditation_suspend(
-                accreditation=_accreditation(pk),
-                reason=body.validated_data.get("reason", ""),
-                actor=request.user,
-                request=request,
-            )
-        except ValidationError as exc:
-            raise _validation(exc) from None
+        acc = accreditation_suspend(
+            accreditation=_accreditation(pk),
+            reason=body.validated_data.get("reason", ""),
+            actor=request.user,
+            request=request,
+        )
         return Response(accreditation_as_dict(acc))
 
 
@@ -435,21 +427,13 @@ class AccreditationReinstateApi(AdminApi):
     @extend_schema(
         operation_id="trust_accreditation_reinstate",
         request=None,
-        responses={
-            200: AccreditationSerializer,
-            400: TrustErrorSerializer,
-            403: TrustErrorSerializer,
-            404: TrustErrorSerializer,
-        },
+        responses={200: AccreditationSerializer, **_errors(400, 403, 404)},
         tags=["trust-admin"],
     )
     def post(self, request, pk: int):
-        try:
-            acc = accreditation_reinstate(
-                accreditation=_accreditation(pk), actor=request.user, request=request
-            )
-        except ValidationError as exc:
-            raise _validation(exc) from None
+        acc = accreditation_reinstate(
+            accreditation=_accreditation(pk), actor=request.user, request=request
+        )
         return Response(accreditation_as_dict(acc))
 
 
@@ -461,7 +445,7 @@ class AccreditationWithdrawApi(AdminApi):
     @extend_schema(
         operation_id="trust_accreditation_withdraw",
         request=ReasonSerializer,
-        responses={200: WithdrawnSerializer, 403: TrustErrorSerializer, 404: TrustErrorSerializer},
+        responses={200: WithdrawnSerializer, **_errors(403, 404)},
         tags=["trust-admin"],
     )
     def post(self, request, pk: int):
@@ -497,56 +481,45 @@ class OfficeMembersApi(AdminApi):
 
     @extend_schema(
         operation_id="trust_office_members_list",
-        responses={200: MemberListSerializer, 403: TrustErrorSerializer, 404: TrustErrorSerializer},
+        responses={200: MemberListSerializer, **_errors(403, 404)},
         tags=["trust-admin"],
     )
     def get(self, request, st3: str):
-        office = office_get(st3_code=st3)
-        require_office_admin(request.user, office)
+        office = _office_administered(request, st3)
         members = OfficeMembership.objects.select_related("user", "office").filter(office=office)
         return Response(MemberListSerializer({"members": members}).data)
 
     @extend_schema(
         operation_id="trust_office_members_add",
         request=OfficeMembersInputSerializer,
-        responses={
-            201: MemberSerializer,
-            400: TrustErrorSerializer,
-            403: TrustErrorSerializer,
-            404: TrustErrorSerializer,
-        },
+        responses={201: MemberSerializer, **_errors(400, 403, 404)},
         tags=["trust-admin"],
     )
     def post(self, request, st3: str):
-        office = office_get(st3_code=st3)
-        require_office_admin(request.user, office)
+        office = _office_administered(request, st3)
         data = self.OfficeMembersInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         user = get_user_model().objects.filter(username=data.validated_data["username"]).first()
         if user is None:
             raise Http404("No such user.")
-        try:
-            membership = office_member_add(
-                actor=request.user,
-                office=office,
-                user=user,
-                role=data.validated_data["role"],
-                request=request,
-            )
-        except ValidationError as exc:
-            raise _validation(exc) from None
+        membership = office_member_add(
+            actor=request.user,
+            office=office,
+            user=user,
+            role=data.validated_data["role"],
+            request=request,
+        )
         return Response(MemberSerializer(membership).data, status=status.HTTP_201_CREATED)
 
 
 class OfficeMemberRemoveApi(AdminApi):
     @extend_schema(
         operation_id="trust_office_members_remove",
-        responses={204: None, 403: TrustErrorSerializer, 404: TrustErrorSerializer},
+        responses={204: None, **_errors(403, 404)},
         tags=["trust-admin"],
     )
     def delete(self, request, st3: str, username: str):
-        office = office_get(st3_code=st3)
-        require_office_admin(request.user, office)
+        office = _office_administered(request, st3)
         user = (
             get_user_model().objects.filter(username=username).first()
             if username.isprintable() and len(username) <= 150
@@ -590,42 +563,32 @@ class OfficeApiKeysApi(AdminApi):
 
     @extend_schema(
         operation_id="trust_office_api_keys_list",
-        responses={200: ApiKeyListSerializer, 403: TrustErrorSerializer, 404: TrustErrorSerializer},
+        responses={200: ApiKeyListSerializer, **_errors(403, 404)},
         tags=["trust-admin"],
     )
     def get(self, request, st3: str):
-        office = office_get(st3_code=st3)
-        require_office_admin(request.user, office)
+        office = _office_administered(request, st3)
         keys = ApiKey.objects.select_related("office").filter(office=office)
         return Response(ApiKeyListSerializer({"api_keys": keys}).data)
 
     @extend_schema(
         operation_id="trust_office_api_keys_create",
         request=OfficeApiKeysInputSerializer,
-        responses={
-            201: NewApiKeySerializer,
-            400: TrustErrorSerializer,
-            403: TrustErrorSerializer,
-            404: TrustErrorSerializer,
-        },
+        responses={201: NewApiKeySerializer, **_errors(400, 403, 404)},
         tags=["trust-admin"],
     )
     def post(self, request, st3: str):
-        office = office_get(st3_code=st3)
-        require_office_admin(request.user, office)
+        office = _office_administered(request, st3)
         data = self.OfficeApiKeysInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        try:
-            api_key, key = api_key_create(
-                office=office,
-                scopes=data.validated_data["scopes"],
-                name=data.validated_data.get("name", ""),
-                expires_at=data.validated_data.get("expires_at"),
-                actor=request.user,
-                request=request,
-            )
-        except ValidationError as exc:
-            raise _validation(exc) from None
+        api_key, key = api_key_create(
+            office=office,
+            scopes=data.validated_data["scopes"],
+            name=data.validated_data.get("name", ""),
+            expires_at=data.validated_data.get("expires_at"),
+            actor=request.user,
+            request=request,
+        )
         body = ApiKeySerializer(api_key).data | {"key": key}
         return Response(body, status=status.HTTP_201_CREATED)
 
@@ -634,7 +597,7 @@ class ApiKeyRevokeApi(AdminApi):
     @extend_schema(
         operation_id="trust_api_key_revoke",
         request=None,
-        responses={200: ApiKeySerializer, 403: TrustErrorSerializer, 404: TrustErrorSerializer},
+        responses={200: ApiKeySerializer, **_errors(403, 404)},
         tags=["trust-admin"],
     )
     def post(self, request, prefix: str):
@@ -647,20 +610,12 @@ class ApiKeyRotateApi(AdminApi):
     @extend_schema(
         operation_id="trust_api_key_rotate",
         request=None,
-        responses={
-            201: NewApiKeySerializer,
-            400: TrustErrorSerializer,
-            403: TrustErrorSerializer,
-            404: TrustErrorSerializer,
-        },
+        responses={201: NewApiKeySerializer, **_errors(400, 403, 404)},
         tags=["trust-admin"],
     )
     def post(self, request, prefix: str):
         api_key = api_key_get(actor=request.user, prefix_or_id=prefix)
-        try:
-            new, key = api_key_rotate(api_key=api_key, actor=request.user, request=request)
-        except ValidationError as exc:
-            raise _validation(exc) from None
+        new, key = api_key_rotate(api_key=api_key, actor=request.user, request=request)
         return Response(ApiKeySerializer(new).data | {"key": key}, status=status.HTTP_201_CREATED)
 
 
@@ -680,12 +635,11 @@ class OfficeSigningKeyRotateApi(AdminApi):
     @extend_schema(
         operation_id="trust_office_signing_key_rotate",
         request=None,
-        responses={201: SigningKeySerializer, 403: TrustErrorSerializer, 404: TrustErrorSerializer},
+        responses={201: SigningKeySerializer, **_errors(403, 404)},
         tags=["trust-admin"],
     )
     def post(self, request, st3: str):
-        office = office_get(st3_code=st3)
-        require_office_admin(request.user, office)
+        office = _office_administered(request, st3)
         key = office_signing_key_rotate(actor=request.user, office=office, request=request)
         return Response(SigningKeySerializer(key).data, status=status.HTTP_201_CREATED)
 
@@ -698,24 +652,16 @@ class KeyCompromisedApi(AdminApi):
     @extend_schema(
         operation_id="trust_key_compromised",
         request=KeyCompromisedInputSerializer,
-        responses={
-            200: SigningKeySerializer,
-            400: TrustErrorSerializer,
-            403: TrustErrorSerializer,
-            404: TrustErrorSerializer,
-        },
+        responses={200: SigningKeySerializer, **_errors(400, 403, 404)},
         tags=["trust-admin"],
     )
     def post(self, request):
         data = self.KeyCompromisedInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        try:
-            key = issuer_key_mark_compromised(
-                actor=request.user,
-                did_key=data.validated_data["did_key"],
-                since=data.validated_data["since"],
-                request=request,
-            )
-        except ValidationError as exc:
-            raise _validation(exc) from None
+        key = issuer_key_mark_compromised(
+            actor=request.user,
+            did_key=data.validated_data["did_key"],
+            since=data.validated_data["since"],
+            request=request,
+        )
         return Response(SigningKeySerializer(key).data)
