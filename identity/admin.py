@@ -13,6 +13,7 @@ import json
 from django.contrib import admin
 from django.utils.html import format_html
 
+from .admin_mixins import ReadOnlyAdminMixin
 from .models import Did, DidDocumentVersion, DidKey, LinkedDid
 
 # The public fields of a key; `private_key_ciphertext` is deliberately absent.
@@ -28,35 +29,17 @@ KEY_PUBLIC_FIELDS = (
 )
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """View-only: no add, change or delete, whatever the user's permissions."""
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
+class ReadOnlyAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """View-only; the detail page shows `fields`, all read-only."""
 
     def get_readonly_fields(self, request, obj=None):
         return self.fields or ()
 
 
-class ReadOnlyInline(admin.TabularInline):
+class ReadOnlyInline(ReadOnlyAdminMixin, admin.TabularInline):
     extra = 0
     can_delete = False
     show_change_link = True
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 class DidKeyInline(ReadOnlyInline):

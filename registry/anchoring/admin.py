@@ -3,22 +3,13 @@
 
 from django.contrib import admin
 
+from identity.admin_mixins import ReadOnlyAdminMixin
+
 from .models import AnchorReceipt, Checkpoint, LogLeaf
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
 @admin.register(LogLeaf)
-class LogLeafAdmin(ReadOnlyAdmin):
+class LogLeafAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["index", "kind", "key", "leaf_hash", "created_at"]
     list_filter = ["kind"]
     search_fields = ["key", "leaf_hash"]
@@ -26,12 +17,12 @@ class LogLeafAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Checkpoint)
-class CheckpointAdmin(ReadOnlyAdmin):
+class CheckpointAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["tree_size", "root_hash", "signer_did_key", "created_at"]
     ordering = ["-tree_size"]
 
 
 @admin.register(AnchorReceipt)
-class AnchorReceiptAdmin(ReadOnlyAdmin):
+class AnchorReceiptAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["leaf", "backend", "receipt", "created_at"]
     list_filter = ["backend"]

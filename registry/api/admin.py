@@ -9,15 +9,11 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 
 from registry.participants.models import Participant
-from registry.trust.models import OfficeMembership
-from registry.trust.roles import is_registry_admin, offices_of
+from registry.trust.admin_mixins import OfficeAdminsMixin, admin_offices, refusal_text
+from registry.trust.roles import is_registry_admin
 
 from .models import API_KEY_SCOPES, ApiKey
 from .services import api_key_create, api_key_revoke, api_key_rotate
-
-
-def _admin_offices(request):
-    return offices_of(request.user, role=OfficeMembership.Role.ADMIN)
 
 
 class ApiKeyAddForm(forms.ModelForm):
@@ -31,7 +27,7 @@ class ApiKeyAddForm(forms.ModelForm):
 
 
 @admin.register(ApiKey)
-class ApiKeyAdmin(admin.ModelAdmin):
+class ApiKeyAdmin(OfficeAdminsMixin, admin.ModelAdmin):
     list_display = (
         "prefix", "office", "name", "scope_list", "created_at", "expires_at", "last_used_at",
         "revoked_at",
@@ -52,27 +48,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
         qs = super().get_queryset(request).select_related("office")
         if is_registry_admin(request.user):
             return qs
-        return qs.filter(office__in=_admin_offices(request))
-
-    def has_module_permission(self, request):
-        return is_registry_admin(request.user) or _admin_offices(request).exists()
-
-    def has_view_permission(self, request, obj=None):
-        return self.has_module_permission(request)
-
-    def has_add_permission(self, request):
-        return self.has_module_permission(request)
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-    def get_actions(self, request):
-        actions = super().get_actions(request)
-        actions.pop("delete_selected", None)
-        return actions
+        return qs.filter(office__in=admin_offices(request))
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         if obj is None:
@@ -90,7 +66,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
             kwargs["queryset"] = (
                 Participant.objects.filter(kind=Participant.Kind.OFFICE)
                 if is_registry_admin(request.user)
-                else _admin_offices(request)
+                else admin_offices(request)
             )
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
@@ -106,8 +82,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
                 request=request,
             )
         except (ValidationError, PermissionDenied) as exc:
-            text = "; ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc)
-            self.message_user(request, f"Not created: {text}", messages.ERROR)
+            self.message_user(request, f"Not created: {refusal_text(exc)}", messages.ERROR)
             return
         obj.pk = created.pk
         obj.prefix = created.prefix
@@ -116,10 +91,6 @@ class ApiKeyAdmin(admin.ModelAdmin):
             f"API key {created.prefix} created. Copy it now, it will not be shown again: {key}",
             messages.WARNING,
         )
-
-    def log_addition(self, request, obj, message):
-        if obj.pk is not None:
-            super().log_addition(request, obj, message)
 
     @admin.action(description="Revoke at once")
     def revoke(self, request, queryset):
@@ -136,8 +107,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
             try:
                 new, key = api_key_rotate(api_key=api_key, actor=request.user, request=request)
             except (ValidationError, PermissionDenied) as exc:
-                text = "; ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc)
-                self.message_user(request, f"{api_key.prefix}: {text}", messages.ERROR)
+                self.message_user(request, f"{api_key.prefix}: {refusal_text(exc)}", messages.ERROR)
                 continue
             self.message_user(
                 request,

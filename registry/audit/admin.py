@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.contrib import admin
 from django.http import StreamingHttpResponse
 
+from identity.admin_mixins import ReadOnlyAdminMixin
 from registry.trust.roles import is_registry_admin
 
 from .models import AuditEvent
@@ -13,7 +14,7 @@ from .services import audit_export_lines, audit_record
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("created_at", "actor_type", "actor_label", "office", "action", "target", "ip")
     list_filter = ("action", "actor_type", "office", "created_at")
     search_fields = ("actor_label", "target", "action", "ip")
@@ -26,20 +27,6 @@ class AuditEventAdmin(admin.ModelAdmin):
 
     def has_view_permission(self, request, obj=None):
         return is_registry_admin(request.user)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-    def get_actions(self, request):
-        actions = super().get_actions(request)
-        actions.pop("delete_selected", None)
-        return actions
 
     @admin.action(description="Export selected events as JSON lines")
     def export_json_lines(self, request, queryset):

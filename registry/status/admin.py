@@ -5,32 +5,22 @@ from __future__ import annotations
 
 from django.contrib import admin, messages
 
+from identity.admin_mixins import ReadOnlyAdminMixin
 from identity.errors import IdentityError
 
 from .models import StatusChange, StatusEntry, StatusList, StatusListVersion
 from .services import credential_status_change
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
 @admin.register(StatusList)
-class StatusListAdmin(ReadOnlyAdmin):
+class StatusListAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("public_id", "issuer", "purpose", "sequence", "size", "is_full", "created_at")
     list_filter = ("purpose", "is_full")
     search_fields = ("public_id", "issuer__did")
 
 
 @admin.register(StatusListVersion)
-class StatusListVersionAdmin(ReadOnlyAdmin):
+class StatusListVersionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = (
         "status_list",
         "version",
@@ -41,18 +31,11 @@ class StatusListVersionAdmin(ReadOnlyAdmin):
     )
     search_fields = ("status_list__public_id", "sha256")
     exclude = ("body",)
-    readonly_fields = (
-        "status_list",
-        "version",
-        "bits_set",
-        "sha256",
-        "anchor_leaf_index",
-        "published_at",
-    )
+    readonly_fields = list_display
 
 
 @admin.register(StatusChange)
-class StatusChangeAdmin(ReadOnlyAdmin):
+class StatusChangeAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("entry", "action", "from_state", "to_state", "actor", "at")
     list_filter = ("action",)
     search_fields = ("entry__credential_id", "actor")
@@ -82,7 +65,7 @@ def _change_action(action: str):
 
 
 @admin.register(StatusEntry)
-class StatusEntryAdmin(ReadOnlyAdmin):
+class StatusEntryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("credential_id", "status_list", "index", "purpose", "state", "updated_at")
     list_filter = ("state", "purpose")
     search_fields = ("credential_id",)

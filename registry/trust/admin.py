@@ -18,8 +18,9 @@ from django.utils import timezone
 
 from registry.participants.models import Participant
 
+from .admin_mixins import OfficeAdminsMixin, admin_offices, refusal_text
 from .models import IssuerAccreditation, IssuerSigningKeys, OfficeMembership
-from .roles import is_registry_admin, offices_of
+from .roles import is_registry_admin
 from .services import (
     accreditation_grant,
     accreditation_reinstate,
@@ -32,10 +33,6 @@ from .services import (
 )
 
 
-def _admin_offices(request):
-    return offices_of(request.user, role=OfficeMembership.Role.ADMIN)
-
-
 def _run(modeladmin, request, queryset, action, label: str, **kwargs):
     done = 0
     for obj in queryset:
@@ -43,8 +40,7 @@ def _run(modeladmin, request, queryset, action, label: str, **kwargs):
             action(actor=request.user, request=request, **{**kwargs, **_target(obj)})
             done += 1
         except (PermissionDenied, ValidationError) as exc:
-            text = "; ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc)
-            modeladmin.message_user(request, f"{obj}: {text}", messages.ERROR)
+            modeladmin.message_user(request, f"{obj}: {refusal_text(exc)}", messages.ERROR)
     if done:
         modeladmin.message_user(request, f"{label}: {done}.", messages.SUCCESS)
 
@@ -72,7 +68,7 @@ class AccreditationAddForm(forms.ModelForm):
 
 
 @admin.register(IssuerAccreditation)
-class IssuerAccreditationAdmin(admin.ModelAdmin):
+class IssuerAccreditationAdmin(OfficeAdminsMixin, admin.ModelAdmin):
     list_display = (
         "id",
         "office",
@@ -116,27 +112,7 @@ class IssuerAccreditationAdmin(admin.ModelAdmin):
         qs = super().get_queryset(request).select_related("office", "parent__office")
         if is_registry_admin(request.user):
             return qs
-        return qs.filter(parent__office__in=_admin_offices(request))
-
-    def has_module_permission(self, request):
-        return is_registry_admin(request.user) or _admin_offices(request).exists()
-
-    def has_view_permission(self, request, obj=None):
-        return self.has_module_permission(request)
-
-    def has_add_permission(self, request):
-        return self.has_module_permission(request)
-
-    def has_change_permission(self, request, obj=None):
-        return False  # accreditations change only through the actions
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-    def get_actions(self, request):
-        actions = super().get_actions(request)
-        actions.pop("delete_selected", None)
-        return actions
+        return qs.filter(parent__office__in=admin_offices(request))
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         if obj is None:
@@ -156,7 +132,7 @@ class IssuerAccreditationAdmin(admin.ModelAdmin):
             kwargs["queryset"] = Participant.objects.exclude(kind=Participant.Kind.APPLICANT)
         if db_field.name == "parent" and not is_registry_admin(request.user):
             kwargs["queryset"] = IssuerAccreditation.objects.filter(
-                office__in=_admin_offices(request)
+                office__in=admin_offices(request)
             )
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
@@ -175,8 +151,7 @@ class IssuerAccreditationAdmin(admin.ModelAdmin):
                 )
         except (ValidationError, PermissionDenied) as exc:
             # Raised after the form was valid: report it, create nothing.
-            text = "; ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc)
-            self.message_user(request, f"Not granted: {text}", messages.ERROR)
+            self.message_user(request, f"Not granted: {refusal_text(exc)}", messages.ERROR)
             obj.pk = None
             return
         obj.pk = created.pk
@@ -188,10 +163,6 @@ class IssuerAccreditationAdmin(admin.ModelAdmin):
 
             return HttpResponseRedirect(request.path)
         return super().response_add(request, obj, post_url_continue)
-
-    def log_addition(self, request, obj, message):
-        if obj.pk is not None:
-            super().log_addition(request, obj, message)
 
     @admin.action(description="Suspend (new issuance refused at once)")
     def suspend(self, request, queryset):
@@ -213,7 +184,7 @@ class MembershipForm(forms.ModelForm):
 
 
 @admin.register(OfficeMembership)
-class OfficeMembershipAdmin(admin.ModelAdmin):
+class OfficeMembershipAdmin(OfficeAdminsMixin, admin.ModelAdmin):
     list_display = ("user", "office", "role", "created_at")
     list_filter = ("role", "office")
     search_fields = ("user__username", "office__st3_code")
@@ -224,34 +195,14 @@ class OfficeMembershipAdmin(admin.ModelAdmin):
         qs = super().get_queryset(request).select_related("user", "office")
         if is_registry_admin(request.user):
             return qs
-        return qs.filter(office__in=_admin_offices(request))
-
-    def has_module_permission(self, request):
-        return is_registry_admin(request.user) or _admin_offices(request).exists()
-
-    def has_view_permission(self, request, obj=None):
-        return self.has_module_permission(request)
-
-    def has_add_permission(self, request):
-        return self.has_module_permission(request)
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-    def get_actions(self, request):
-        actions = super().get_actions(request)
-        actions.pop("delete_selected", None)
-        return actions
+        return qs.filter(office__in=admin_offices(request))
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "office":
             kwargs["queryset"] = (
                 Participant.objects.filter(kind=Participant.Kind.OFFICE)
                 if is_registry_admin(request.user)
-                else _admin_offices(request)
+                else admin_offices(request)
             )
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
@@ -266,15 +217,10 @@ class OfficeMembershipAdmin(admin.ModelAdmin):
                 request=request,
             )
         except (ValidationError, PermissionDenied) as exc:
-            text = "; ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc)
-            self.message_user(request, f"Not added: {text}", messages.ERROR)
+            self.message_user(request, f"Not added: {refusal_text(exc)}", messages.ERROR)
             return
         obj.pk = saved.pk
         obj.created_at = saved.created_at
-
-    def log_addition(self, request, obj, message):
-        if obj.pk is not None:
-            super().log_addition(request, obj, message)
 
     @admin.action(description="Remove from the office")
     def remove_members(self, request, queryset):
@@ -303,7 +249,7 @@ class CompromiseForm(forms.Form):
 
 
 @admin.register(IssuerSigningKeys)
-class IssuerSigningKeysAdmin(admin.ModelAdmin):
+class IssuerSigningKeysAdmin(OfficeAdminsMixin, admin.ModelAdmin):
     """Offices, with their signing keys: rotate, or mark a key compromised."""
 
     list_display = ("display_name", "st3_code", "did_value", "current_key", "keys_history")
@@ -334,27 +280,10 @@ class IssuerSigningKeysAdmin(admin.ModelAdmin):
         )
         if is_registry_admin(request.user):
             return qs
-        return qs.filter(pk__in=_admin_offices(request).values("pk"))
+        return qs.filter(pk__in=admin_offices(request).values("pk"))
 
-    def has_module_permission(self, request):
-        return is_registry_admin(request.user) or _admin_offices(request).exists()
-
-    def has_view_permission(self, request, obj=None):
-        return self.has_module_permission(request)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-    def get_actions(self, request):
-        actions = super().get_actions(request)
-        actions.pop("delete_selected", None)
-        return actions
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False  # offices are added as participants
 
     @admin.action(description="Rotate the signing key")
     def rotate_signing_key(self, request, queryset):
@@ -380,8 +309,7 @@ class IssuerSigningKeysAdmin(admin.ModelAdmin):
                     request=request,
                 )
             except (ValidationError, PermissionDenied) as exc:
-                text = "; ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc)
-                self.message_user(request, f"Not marked: {text}", messages.ERROR)
+                self.message_user(request, f"Not marked: {refusal_text(exc)}", messages.ERROR)
                 return None
             self.message_user(
                 request, f"Key marked compromised since {since.isoformat()}.", messages.SUCCESS

@@ -1,0 +1,40 @@
+"""Admin pieces for the screens that office administrators share with registry administrators
+(trust and API keys). Writes go through the services, which check the actor again."""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied, ValidationError
+
+from identity.admin_mixins import ReadOnlyAdminMixin
+
+from .models import OfficeMembership
+from .roles import is_registry_admin, offices_of
+
+
+def admin_offices(request):
+    """The offices the requesting user administers."""
+    return offices_of(request.user, role=OfficeMembership.Role.ADMIN)
+
+
+def refusal_text(exc: ValidationError | PermissionDenied) -> str:
+    """A service's refusal as one line for an admin message."""
+    return "; ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc)
+
+
+class OfficeAdminsMixin(ReadOnlyAdminMixin):
+    """Open to registry administrators and office administrators (`get_queryset` narrows the
+    latter to their offices' rows). Rows are added through a service in `save_model`, never
+    changed or deleted here."""
+
+    def has_module_permission(self, request) -> bool:
+        return is_registry_admin(request.user) or admin_offices(request).exists()
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        return self.has_module_permission(request)
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return self.has_module_permission(request)
+
+    def log_addition(self, request, obj, message):
+        if obj.pk is not None:  # None: the service refused, save_model said why
+            super().log_addition(request, obj, message)
