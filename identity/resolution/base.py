@@ -149,6 +149,15 @@ def did_metadata(parsed: ParsedDid) -> dict:
     }
 
 
+def resolution_metadata(parsed: ParsedDid, *, content_type: str = DID_JSON) -> dict:
+    """The didResolutionMetadata of a document resolved now."""
+    return {
+        "contentType": content_type,
+        "retrieved": isoformat(now_utc()),
+        "did": did_metadata(parsed),
+    }
+
+
 class BaseResolver:
     """One DID method (or one part of it): which DIDs it handles, how long it may take and how
     long its answers may be cached.

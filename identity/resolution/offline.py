@@ -21,15 +21,7 @@ from identity.crypto.errors import CryptoError
 from identity.crypto.multibase import b58decode, b58encode
 from identity.errors import InvalidDid
 
-from .base import (
-    DID_JSON,
-    BaseResolver,
-    DidResolutionResult,
-    ParsedDid,
-    did_metadata,
-    isoformat,
-    now_utc,
-)
+from .base import BaseResolver, DidResolutionResult, ParsedDid, resolution_metadata
 from .errors import InvalidOptions, UnsupportedPublicKeyType
 
 DID_CONTEXT = "https://www.w3.org/ns/did/v1"
@@ -70,26 +62,9 @@ def ed25519_to_x25519(public_key: bytes) -> bytes:
     return u.to_bytes(32, "little")
 
 
-def _ensure_no_version_options(version_id, version_time) -> None:
-    if version_id is not None or version_time is not None:
-        raise InvalidOptions("versionId and versionTime apply to registry DIDs only")
+class OfflineResolver(BaseResolver):
+    """A method whose document is computed from the DID string: no versions, no metadata."""
 
-
-def _offline_result(parsed: ParsedDid, document: dict) -> DidResolutionResult:
-    return DidResolutionResult(
-        did_document=document,
-        resolution_metadata={
-            "contentType": DID_JSON,
-            "retrieved": isoformat(now_utc()),
-            "did": did_metadata(parsed),
-        },
-        document_metadata={},
-    )
-
-
-class KeyResolver(BaseResolver):
-    method = "key"
-    pattern = re.compile(r"^did:key:z[1-9A-HJ-NP-Za-km-z]+$")
     timeout_seconds = 1.0
 
     def resolve(
@@ -99,8 +74,22 @@ class KeyResolver(BaseResolver):
         version_id: str | None = None,
         version_time: datetime | None = None,
     ) -> DidResolutionResult:
-        _ensure_no_version_options(version_id, version_time)
-        return _offline_result(parsed, self.document(parsed.did))
+        if version_id is not None or version_time is not None:
+            raise InvalidOptions("versionId and versionTime apply to registry DIDs only")
+        document = self.document(parsed.did)
+        return DidResolutionResult(
+            did_document=document,
+            resolution_metadata=resolution_metadata(parsed),
+            document_metadata={},
+        )
+
+    def document(self, did: str) -> dict:
+        raise NotImplementedError
+
+
+class KeyResolver(OfflineResolver):
+    method = "key"
+    pattern = re.compile(r"^did:key:z[1-9A-HJ-NP-Za-km-z]+$")
 
     def document(self, did: str) -> dict:
         fingerprint = did.removeprefix("did:key:")
@@ -182,20 +171,9 @@ _JWK_CURVES = {
 _JWK_PRIVATE = ("d", "p", "q", "dp", "dq", "qi", "oth", "k")
 
 
-class JwkResolver(BaseResolver):
+class JwkResolver(OfflineResolver):
     method = "jwk"
     pattern = re.compile(r"^did:jwk:[A-Za-z0-9_-]+$")
-    timeout_seconds = 1.0
-
-    def resolve(
-        self,
-        parsed: ParsedDid,
-        *,
-        version_id: str | None = None,
-        version_time: datetime | None = None,
-    ) -> DidResolutionResult:
-        _ensure_no_version_options(version_id, version_time)
-        return _offline_result(parsed, self.document(parsed.did))
 
     @staticmethod
     def jwk_of(did: str) -> dict:

@@ -23,15 +23,7 @@ from django.utils.dateparse import parse_datetime
 from identity.errors import DidNotFound
 from identity.models import DidDocumentVersion
 
-from .base import (
-    DID_JSON,
-    BaseResolver,
-    DidResolutionResult,
-    ParsedDid,
-    did_metadata,
-    isoformat,
-    now_utc,
-)
+from .base import BaseResolver, DidResolutionResult, ParsedDid, isoformat, resolution_metadata
 
 _FIELDS = (
     "version_id",
@@ -155,11 +147,7 @@ class RegistryWebResolver(BaseResolver):
         document = row["document"]
         return DidResolutionResult(
             did_document=document,
-            resolution_metadata={
-                "contentType": DID_JSON,
-                "retrieved": isoformat(now_utc()),
-                "did": did_metadata(parsed),
-            },
+            resolution_metadata=resolution_metadata(parsed),
             document_metadata=document_metadata,
             document_json=json.dumps(document, separators=(",", ":")),
         )

@@ -29,15 +29,7 @@ from django.conf import settings
 from identity.dids import did_web_url
 from identity.errors import DidNotFound
 
-from .base import (
-    DID_JSON,
-    BaseResolver,
-    DidResolutionResult,
-    ParsedDid,
-    did_metadata,
-    isoformat,
-    now_utc,
-)
+from .base import BaseResolver, DidResolutionResult, ParsedDid, resolution_metadata
 from .errors import (
     HostNotAllowed,
     InvalidDidDocument,
@@ -273,10 +265,6 @@ class RemoteWebResolver(BaseResolver):
         document, content_type = fetch_did_document(url, did=parsed.did)
         return DidResolutionResult(
             did_document=document,
-            resolution_metadata={
-                "contentType": DID_JSON if content_type == "application/did+json" else content_type,
-                "retrieved": isoformat(now_utc()),
-                "did": did_metadata(parsed),
-            },
+            resolution_metadata=resolution_metadata(parsed, content_type=content_type),
             document_metadata={},
         )
