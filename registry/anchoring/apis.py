@@ -12,9 +12,8 @@ from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
-from registry.api.throttles import ScopedRateThrottle
+from registry.api.views import PublicApi
 
 from . import services
 
@@ -33,12 +32,9 @@ ERRORS = {
 }
 
 
-class LogApi(APIView):
+class LogApi(PublicApi):
     """Public and read-only: no authentication, the shared public rate limit."""
 
-    authentication_classes: list = []
-    permission_classes: list = []
-    throttle_classes = [ScopedRateThrottle]
     throttle_scope = "public"
 
 

@@ -19,7 +19,7 @@ from rest_framework.views import APIView
 from registry.api.authentication import ApiKeyAuthentication
 from registry.api.errors import ApiError
 from registry.api.permissions import HasApiKeyScope
-from registry.api.throttles import ScopedRateThrottle
+from registry.api.views import PublicApi
 
 from . import openapi  # noqa: F401  (registers the API key security scheme)
 from .context import (
@@ -78,6 +78,16 @@ def _body(request: Request, allowed: set[str]) -> dict:
     data = request.data
     _refuse_unknown(data, allowed, "the request body")
     return data
+
+
+def _document(body: dict, name: str) -> dict | str:
+    """The credential or presentation to verify, in either format."""
+    document = body.get(name)
+    if not isinstance(document, dict | str) or not document:
+        raise ApiError(
+            f"{name} (a JSON-LD object or a JWT string) is required.", code="invalidInput"
+        )
+    return document
 
 
 # ---------------------------------------------------------------------------------------------
@@ -379,12 +389,9 @@ class VerifyCredentialInputSerializer(serializers.Serializer):
     options = serializers.DictField(required=False)
 
 
-class CredentialVerifyApi(APIView):
+class CredentialVerifyApi(PublicApi):
     """`POST /credentials/verify`"""
 
-    authentication_classes: list = []
-    permission_classes: list = []
-    throttle_classes = [ScopedRateThrottle]
     throttle_scope = "verify"
     parser_classes = [BoundedJSONParser]
 
@@ -405,12 +412,7 @@ class CredentialVerifyApi(APIView):
     )
     def post(self, request: Request) -> Response:
         body = _body(request, {"verifiableCredential", "options"})
-        document = body.get("verifiableCredential")
-        if not isinstance(document, dict | str) or not document:
-            raise ApiError(
-                "verifiableCredential (a JSON-LD object or a JWT string) is required.",
-                code="invalidInput",
-            )
+        document = _document(body, "verifiableCredential")
         _refuse_unknown(body.get("options") or {}, set(), "options")
         return Response(credential_verify(document).as_dict())
 
@@ -425,12 +427,9 @@ class VerifyPresentationInputSerializer(serializers.Serializer):
     options = VerifyPresentationOptionsSerializer()
 
 
-class PresentationVerifyApi(APIView):
+class PresentationVerifyApi(PublicApi):
     """`POST /presentations/verify`"""
 
-    authentication_classes: list = []
-    permission_classes: list = []
-    throttle_classes = [ScopedRateThrottle]
     throttle_scope = "verify"
     parser_classes = [BoundedJSONParser]
 
@@ -454,12 +453,7 @@ class PresentationVerifyApi(APIView):
     )
     def post(self, request: Request) -> Response:
         body = _body(request, {"verifiablePresentation", "options"})
-        document = body.get("verifiablePresentation")
-        if not isinstance(document, dict | str) or not document:
-            raise ApiError(
-                "verifiablePresentation (a JSON-LD object or a JWT string) is required.",
-                code="invalidInput",
-            )
+        document = _document(body, "verifiablePresentation")
         options = body.get("options") or {}
         _refuse_unknown(options, {"challenge", "domain"}, "options")
         domain = options.get("domain")
@@ -479,12 +473,9 @@ class ChallengeOutputSerializer(serializers.Serializer):
     expires = serializers.DateTimeField()
 
 
-class ChallengeCreateApi(APIView):
+class ChallengeCreateApi(PublicApi):
     """`POST /challenges`"""
 
-    authentication_classes: list = []
-    permission_classes: list = []
-    throttle_classes = [ScopedRateThrottle]
     throttle_scope = "public"
     parser_classes = [BoundedJSONParser]
 

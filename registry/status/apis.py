@@ -24,7 +24,7 @@ from rest_framework.views import APIView
 
 from registry.api.authentication import ApiKeyAuthentication
 from registry.api.permissions import HasApiKeyScope
-from registry.api.throttles import ScopedRateThrottle
+from registry.api.views import PublicApi
 
 from .models import StatusListVersion
 from .services import credential_status_change, status_list_current_version
@@ -165,12 +165,9 @@ _LIST_RESPONSES = {
 }
 
 
-class StatusListApi(APIView):
+class StatusListApi(PublicApi):
     """`GET /status-lists/{id}`: the current signed list credential (public), with ETag."""
 
-    authentication_classes: list = []
-    permission_classes: list = []
-    throttle_classes = [ScopedRateThrottle]
     throttle_scope = "public"
 
     @extend_schema(
@@ -186,13 +183,10 @@ class StatusListApi(APIView):
         return _list_response(request, version)
 
 
-class StatusListVersionApi(APIView):
+class StatusListVersionApi(PublicApi):
     """`GET /status-lists/{id}/versions/{n}`: a past published version, byte for byte as it was
     anchored (so anyone can hash it and check its inclusion in the log)."""
 
-    authentication_classes: list = []
-    permission_classes: list = []
-    throttle_classes = [ScopedRateThrottle]
     throttle_scope = "public"
 
     @extend_schema(

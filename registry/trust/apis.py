@@ -31,7 +31,7 @@ from identity.dids import registry_did
 from registry.api.errors import ApiError
 from registry.api.models import API_KEY_SCOPES, ApiKey
 from registry.api.services import api_key_create, api_key_get, api_key_revoke, api_key_rotate
-from registry.api.throttles import ScopedRateThrottle
+from registry.api.views import PublicApi
 
 from .models import IssuerAccreditation, OfficeMembership
 from .roles import require_office_admin
@@ -175,10 +175,7 @@ def _entity(request):
     return trust_entity_get(entity_id)
 
 
-class PublicTrustApi(APIView):
-    authentication_classes: list = []
-    permission_classes: list = []
-    throttle_classes = [ScopedRateThrottle]
+class PublicTrustApi(PublicApi):
     throttle_scope = "trust"
 
 
