@@ -147,6 +147,17 @@ class Jwt:
     header: dict
     payload: dict
 
+    @property
+    def signer_vm(self) -> str:
+        """Who signed: the `kid` header (a verification method), else the `iss` claim."""
+        kid = self.header.get("kid")
+        return kid if isinstance(kid, str) else str(self.payload.get("iss") or "")
+
+
+def _proof_signer_vm(proof: dict) -> str:
+    vm = proof.get("verificationMethod")
+    return vm if isinstance(vm, str) else ""
+
 
 def parse_jwt(token: str) -> Jwt:
     """Decode (without verifying) a compact JWS and refuse every algorithm but EdDSA:
@@ -219,9 +230,7 @@ def parse_credential(document) -> ParsedCredential:
             body["issuanceDate"] = _epoch_to_iso(jwt.payload["nbf"])
         if "exp" in jwt.payload and "expirationDate" not in body:
             body["expirationDate"] = _epoch_to_iso(jwt.payload["exp"])
-        kid = jwt.header.get("kid")
-        signer = kid if isinstance(kid, str) else str(jwt.payload.get("iss") or "")
-        return ParsedCredential(document, "jwt", body, signer, jwt=jwt)
+        return ParsedCredential(document, "jwt", body, jwt.signer_vm, jwt=jwt)
     if not isinstance(document, dict):
         return ParsedCredential(
             document, "ldp", {}, "", parse_error="a credential is a JSON object or a JWT"
@@ -231,13 +240,8 @@ def parse_credential(document) -> ParsedCredential:
         return ParsedCredential(
             document, "ldp", document, "", parse_error="the credential has no (single) proof"
         )
-    vm = proof.get("verificationMethod")
     return ParsedCredential(
-        document,
-        "ldp",
-        document,
-        vm if isinstance(vm, str) else "",
-        proof_purpose=proof.get("proofPurpose"),
+        document, "ldp", document, _proof_signer_vm(proof), proof_purpose=proof.get("proofPurpose")
     )
 
 
@@ -567,10 +571,8 @@ def parse_presentation(document) -> ParsedPresentation:
         body = dict(vp)
         if "iss" in jwt.payload and "holder" not in body:
             body["holder"] = jwt.payload["iss"]
-        kid = jwt.header.get("kid")
-        signer = kid if isinstance(kid, str) else str(jwt.payload.get("iss") or "")
         proof = {"challenge": jwt.payload.get("nonce"), "domain": jwt.payload.get("aud")}
-        return ParsedPresentation(document, body, signer, proof, jwt=jwt)
+        return ParsedPresentation(document, body, jwt.signer_vm, proof, jwt=jwt)
     if not isinstance(document, dict):
         return ParsedPresentation(
             document, {}, "", {}, parse_error="a presentation is a JSON object or a JWT"
@@ -580,8 +582,7 @@ def parse_presentation(document) -> ParsedPresentation:
         return ParsedPresentation(
             document, document, "", {}, parse_error="the presentation has no (single) proof"
         )
-    vm = proof.get("verificationMethod")
-    return ParsedPresentation(document, document, vm if isinstance(vm, str) else "", proof)
+    return ParsedPresentation(document, document, _proof_signer_vm(proof), proof)
 
 
 def _check_challenge(parsed: ParsedPresentation, challenge, domain) -> str:
