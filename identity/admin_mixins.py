@@ -1,5 +1,5 @@
-"""Admin pieces shared by the identity app and the registry's apps (which may import identity,
-never the reverse)."""
+"""Admin pieces shared by the apps: identity's and the registry's (the registry may import
+identity, never the reverse)."""
 
 from __future__ import annotations
 
@@ -16,3 +16,17 @@ class ReadOnlyAdminMixin:
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
+
+
+class NoSaveOnChangeMixin:
+    """For rows the add form creates through a service: their change page only shows them (no
+    save buttons); any later change goes through an action or a service."""
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra_context = {
+            **(extra_context or {}),
+            "show_save": False,
+            "show_save_and_continue": False,
+            "show_save_and_add_another": False,
+        }
+        return super().change_view(request, object_id, form_url, extra_context)

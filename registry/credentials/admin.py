@@ -8,6 +8,7 @@ import json
 from django import forms
 from django.contrib import admin
 
+from identity.admin_mixins import NoSaveOnChangeMixin
 from registry.api.errors import ApiError
 from registry.participants.models import Participant
 
@@ -76,7 +77,7 @@ class IssueCredentialForm(forms.ModelForm):
 
 
 @admin.register(IssuedCredential)
-class IssuedCredentialAdmin(admin.ModelAdmin):
+class IssuedCredentialAdmin(NoSaveOnChangeMixin, admin.ModelAdmin):
     list_display = ("credential_id", "credential_type", "issuer_did", "subject_did", "issued_at")
     list_filter = ("credential_type", "proof_format")
     search_fields = ("credential_id", "subject_did", "issuer_did")
@@ -118,15 +119,6 @@ class IssuedCredentialAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False  # an issued credential is revoked (status), never deleted
-
-    def change_view(self, request, object_id, form_url="", extra_context=None):
-        extra_context = {
-            **(extra_context or {}),
-            "show_save": False,
-            "show_save_and_continue": False,
-            "show_save_and_add_another": False,
-        }
-        return super().change_view(request, object_id, form_url, extra_context)
 
     def save_model(self, request, obj, form, change):
         if change or form.issued is None:

@@ -12,6 +12,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
 
+from identity.admin_mixins import NoSaveOnChangeMixin
 from identity.errors import IdentityError
 
 from .models import Participant
@@ -67,7 +68,7 @@ class DeactivationFilter(admin.SimpleListFilter):
 
 
 @admin.register(Participant)
-class ParticipantAdmin(admin.ModelAdmin):
+class ParticipantAdmin(NoSaveOnChangeMixin, admin.ModelAdmin):
     list_display = ("display_name", "kind", "st3_code", "country", "did_link", "created_at")
     list_filter = ("kind", DeactivationFilter, "country")
     search_fields = ("display_name", "st3_code", "did__did")
@@ -93,15 +94,6 @@ class ParticipantAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None) -> bool:
         # A DID is for life: deactivate it instead.
         return False
-
-    def change_view(self, request, object_id, form_url="", extra_context=None):
-        extra_context = {
-            **(extra_context or {}),
-            "show_save": False,
-            "show_save_and_continue": False,
-            "show_save_and_add_another": False,
-        }
-        return super().change_view(request, object_id, form_url, extra_context)
 
     def save_model(self, request, obj, form, change):
         if change:
