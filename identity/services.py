@@ -18,6 +18,7 @@ from .crypto.keys import Ed25519KeyPair, did_key_verification_method
 from .dids import did_for_path, registry_did
 from .errors import DidDeactivated, DidNotFound, DidOperationRefused
 from .models import Did, DidDocumentVersion, DidKey, LinkedDid
+from .precompiled import PrecompiledQuery
 
 DID_CONTEXT = "https://www.w3.org/ns/did/v1"
 ED25519_2020_CONTEXT = "https://w3id.org/security/suites/ed25519-2020/v1"
@@ -213,16 +214,27 @@ def did_deactivate(*, did: Did | str, at: datetime | None = None) -> DidDocument
     return _publish_version(locked, at=at, reason="deactivated")
 
 
+# The signing and verification hot paths (identity.precompiled): compiled once, read every time,
+# so a rotation, a deactivation or a compromise takes effect at once.
+_CURRENT_KEY = PrecompiledQuery(
+    lambda did: (
+        DidKey.objects.select_related("did")
+        .filter(did__did=did, retired_at__isnull=True, did__deactivated_at__isnull=True)
+        .order_by("-number")[:1]
+    ),
+    did=str,
+)
+_KEY_BY_DID_KEY = PrecompiledQuery(
+    lambda did_key: DidKey.objects.select_related("did").filter(did_key=did_key).order_by()[:1],
+    did_key=str,
+)
+
+
 def did_signing_key(did: Did | str) -> tuple[DidKey, Ed25519KeyPair]:
     """The current key of a registry DID, decrypted for one signature. Never log or return the
     key pair beyond the crypto adapter."""
     did_value = did.did if isinstance(did, Did) else did
-    key = (
-        DidKey.objects.select_related("did")
-        .filter(did__did=did_value, retired_at__isnull=True, did__deactivated_at__isnull=True)
-        .order_by("-number")
-        .first()
-    )
+    key = _CURRENT_KEY.first(did=did_value)
     if key is None:
         raise DidNotFound(f"{did_value} has no active key")
     return key, key_pair_of(key)
@@ -283,7 +295,7 @@ class KeyOwnership:
 
 def did_key_owner(did_key: str) -> KeyOwnership | None:
     """The registry DID a did:key belongs (or belonged) to, with its period of validity."""
-    key = DidKey.objects.select_related("did").filter(did_key=did_key).first()
+    key = _KEY_BY_DID_KEY.first(did_key=did_key)
     if key is not None:
         return KeyOwnership(
             did_key=key.did_key,

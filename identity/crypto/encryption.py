@@ -8,6 +8,7 @@ row does not decrypt.
 
 from __future__ import annotations
 
+import functools
 import os
 from dataclasses import dataclass
 
@@ -56,7 +57,7 @@ class MasterKeyRing:
     def from_settings(cls) -> MasterKeyRing:
         from django.conf import settings
 
-        return cls.parse(settings.REGISTRY_MASTER_KEYS)
+        return _parsed_ring(settings.REGISTRY_MASTER_KEYS)
 
     def encrypt(self, plaintext: bytes, *, associated_data: bytes) -> tuple[str, bytes]:
         nonce = os.urandom(NONCE_BYTES)
@@ -73,3 +74,10 @@ class MasterKeyRing:
             )
         except InvalidTag as exc:
             raise MasterKeyError("private key ciphertext failed authentication") from exc
+
+
+@functools.lru_cache(maxsize=8)
+def _parsed_ring(spec: str) -> MasterKeyRing:
+    # The ring is immutable and keyed by its whole spec: a changed setting parses anew. Only the
+    # master keys are kept, never a decrypted private key.
+    return MasterKeyRing.parse(spec)

@@ -15,12 +15,23 @@ from django.utils import timezone
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 
+from identity.precompiled import PrecompiledQuery
+
 from .models import ApiKey
 from .services import KEY_PREFIX, PREFIX_PATTERN, api_key_hash
 
 # last_used_at is written at most this often per key: one UPDATE a minute, not one per request.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 REALM = 'Bearer realm="ip-identity-registry"'
+
+# Every authenticated request runs this: compiled once (identity.precompiled), read every time,
+# so a revoked or expired key is refused at once.
+_KEY_BY_PREFIX = PrecompiledQuery(
+    lambda prefix: (
+        ApiKey.objects.select_related("office__did").filter(prefix=prefix).order_by()[:1]
+    ),
+    prefix=str,
+)
 
 
 class ApiKeyAuthentication(BaseAuthentication):
@@ -47,7 +58,7 @@ class ApiKeyAuthentication(BaseAuthentication):
         parts = key.split("_", 2)
         api_key = None
         if len(parts) == 3 and parts[0] == KEY_PREFIX and PREFIX_PATTERN.fullmatch(parts[1]):
-            api_key = ApiKey.objects.select_related("office__did").filter(prefix=parts[1]).first()
+            api_key = _KEY_BY_PREFIX.first(prefix=parts[1])
         # Hash and compare even when no row matched, so timing says nothing about prefixes.
         expected = api_key.secret_hash if api_key else "0" * 64
         if not hmac.compare_digest(api_key_hash(key), expected) or api_key is None:

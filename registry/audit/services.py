@@ -10,9 +10,14 @@ from collections.abc import Iterable, Iterator
 from django.core.serializers.json import DjangoJSONEncoder
 from django.utils import timezone
 
+from identity.precompiled import PrecompiledInsert
+
 from .models import AuditEvent
 
 _MAX_TARGET = 500
+# Every audited write runs this INSERT: compiled once (identity.precompiled). It inserts only,
+# so AuditEvent.save's append-only guard (against updates) has nothing to add here.
+_EVENT_INSERT = PrecompiledInsert(AuditEvent)
 
 
 def _actor_fields(actor) -> dict:
@@ -72,7 +77,7 @@ def audit_record(
     if request is not None:
         ip = _client_ip(request)
         user_agent = (request.META.get("HTTP_USER_AGENT") or "")[:400]
-    return AuditEvent.objects.create(
+    event = AuditEvent(
         created_at=timezone.now(),
         action=action[:64],
         target=str(target)[:_MAX_TARGET],
@@ -81,6 +86,8 @@ def audit_record(
         user_agent=user_agent or "",
         **fields,
     )
+    _EVENT_INSERT.insert(event)
+    return event
 
 
 def audit_export_lines(events: Iterable[AuditEvent]) -> Iterator[str]:

@@ -18,6 +18,8 @@ from django.utils import timezone
 
 from identity.crypto import didkit_adapter
 from identity.crypto.errors import CryptoError
+from identity.models import Did
+from identity.precompiled import PrecompiledInsert
 from identity.services import did_signing_key, registry_did_ensure
 from registry.audit.services import audit_record
 from registry.participants.models import Participant
@@ -54,7 +56,7 @@ def parse_datetime(value) -> datetime | None:
 
 
 def _status_entry(
-    *, issuer_did: str, credential_id: str, purpose: str = "revocation"
+    *, issuer_did: Did, credential_id: str, purpose: str = "revocation"
 ) -> dict | None:
     try:
         from registry.status.services import status_entry_allocate
@@ -63,6 +65,28 @@ def _status_entry(
     return status_entry_allocate(
         issuer_did=issuer_did, credential_id=credential_id, purpose=purpose
     )
+
+
+# The issuance's own INSERT, compiled once (identity.precompiled).
+_ISSUED_INSERT = PrecompiledInsert(IssuedCredential)
+
+# Signatures made on a proposed status index before the write transaction; past these tries
+# (a nearly full list, heavy contention) the index is allocated and signed inside it.
+_PROPOSED_SLOT_TRIES = 3
+
+
+def _status_slots(*, issuer_did: Did, purpose: str):
+    """Proposed status slots (status app) to sign over before the transaction claims them; none
+    when the status app is absent or the issuer has no open list yet."""
+    try:
+        from registry.status.services import status_slot_claim, status_slot_propose
+    except ImportError:
+        return
+    for _ in range(_PROPOSED_SLOT_TRIES):
+        slot = status_slot_propose(issuer_did=issuer_did, purpose=purpose)
+        if slot is None:
+            return
+        yield slot, status_slot_claim
 
 
 def _accreditation_refusal(*, issuer: Participant, credential_type: str, at: datetime) -> str:
@@ -79,9 +103,17 @@ def _actor_label(actor) -> str:
     return str(actor)[:200]
 
 
+def _sign(credential: dict, pair, proof_format: str) -> dict | str:
+    try:
+        return didkit_adapter.issue_credential(credential, key=pair, proof_format=proof_format)
+    except CryptoError as exc:
+        # An undefined term or a value JSON-LD cannot expand: the caller's input.
+        raise CredentialRequestInvalid(f"the credential cannot be signed: {exc}") from None
+
+
 def _build_and_sign(
     *,
-    issuer_did: str,
+    issuer_did: Did,
     issuer_participant: Participant | None,
     credential_type: str,
     subject_did: str,
@@ -108,14 +140,14 @@ def _build_and_sign(
     issued_at = now.replace(microsecond=0)
     subject = {"id": subject_did, **{k: v for k, v in claims.items() if k != "id"}}
 
-    # Reads and validation first: on SQLite the write transaction below holds the database's
-    # write lock, so it should only hold what must be atomic.
+    # Reads, validation and the signature first: on SQLite the write transaction holds the
+    # database's write lock, so it should only hold what must be atomic.
     signing_key, pair = did_signing_key(issuer_did)
     credential: dict = {
         "@context": credential_contexts(with_status=False),
         "id": credential_id,
         "type": ["VerifiableCredential", credential_type],
-        "issuer": {"id": signing_key.did_key, "registryDid": issuer_did},
+        "issuer": {"id": signing_key.did_key, "registryDid": issuer_did.did},
         "issuanceDate": format_datetime(issued_at),
         "credentialSubject": subject,
     }
@@ -127,25 +159,12 @@ def _build_and_sign(
             "the credential does not match the schema of " + credential_type, problems=problems
         )
 
-    with transaction.atomic():
-        status = _status_entry(
-            issuer_did=issuer_did, credential_id=credential_id, purpose=status_purpose
-        )
-        if status is not None:
-            credential["@context"] = credential_contexts(with_status=True)
-            credential["credentialStatus"] = status
-        try:
-            document = didkit_adapter.issue_credential(
-                credential, key=pair, proof_format=proof_format
-            )
-        except CryptoError as exc:
-            # An undefined term or a value JSON-LD cannot expand: the caller's input.
-            raise CredentialRequestInvalid(f"the credential cannot be signed: {exc}") from None
-        issued = IssuedCredential.objects.create(
+    def record(document) -> IssuedCredential:
+        issued = IssuedCredential(
             credential_id=credential_id,
             credential_type=credential_type,
             issuer=issuer_participant,
-            issuer_did=issuer_did,
+            issuer_did=issuer_did.did,
             issuer_did_key=signing_key.did_key,
             subject_did=subject_did,
             issued_at=issued_at,
@@ -154,6 +173,7 @@ def _build_and_sign(
             document=document,
             issued_by=_actor_label(actor),
         )
+        _ISSUED_INSERT.insert(issued)
         audit_record(
             actor=actor,
             request=request,
@@ -161,12 +181,37 @@ def _build_and_sign(
             target=credential_id,
             data={
                 "type": credential_type,
-                "issuer": issuer_did,
+                "issuer": issuer_did.did,
                 "subject": subject_did,
                 "format": proof_format,
             },
         )
-    return issued
+        return issued
+
+    # The common case: sign over a proposed random status index, then claim it, record the
+    # credential and audit it in one transaction. The index may have been taken in between
+    # (another issuance drew it): sign again over another.
+    for slot, claim in _status_slots(issuer_did=issuer_did, purpose=status_purpose):
+        credential["@context"] = credential_contexts(with_status=True)
+        credential["credentialStatus"] = slot.credential_status()
+        document = _sign(credential, pair, proof_format)
+        with transaction.atomic():
+            if claim(slot, credential_id=credential_id):
+                return record(document)
+
+    # The issuer's first list (created and published here), a nearly full list, or no status
+    # app: allocate and sign inside the transaction. Any failure rolls all of it back.
+    with transaction.atomic():
+        status = _status_entry(
+            issuer_did=issuer_did, credential_id=credential_id, purpose=status_purpose
+        )
+        if status is not None:
+            credential["@context"] = credential_contexts(with_status=True)
+            credential["credentialStatus"] = status
+        else:
+            credential["@context"] = credential_contexts(with_status=False)
+            credential.pop("credentialStatus", None)
+        return record(_sign(credential, pair, proof_format))
 
 
 def credential_issue(
@@ -221,7 +266,7 @@ def credential_issue(
             f"{credential_type}: {reason}"
         )
     return _build_and_sign(
-        issuer_did=issuer.did.did,
+        issuer_did=issuer.did,
         issuer_participant=issuer,
         credential_type=credential_type,
         subject_did=subject_did,
@@ -258,7 +303,7 @@ def credential_issue_mandate(
     if expiration_date is None and "validUntil" in claims:
         expiration_date = parse_datetime(claims["validUntil"])
     return _build_and_sign(
-        issuer_did=applicant_did,
+        issuer_did=applicant.did,
         issuer_participant=applicant,
         credential_type=MANDATE_TYPE,
         subject_did=applicant_did,
@@ -292,7 +337,7 @@ def credential_issue_accreditation(
         raise CredentialRequestInvalid("validUntil must be in the future")
     registry = registry_did_ensure()
     return _build_and_sign(
-        issuer_did=registry.did,
+        issuer_did=registry,
         issuer_participant=None,
         credential_type=ACCREDITATION_TYPE,
         subject_did=office.did.did,

@@ -36,6 +36,7 @@ from django.utils import timezone
 
 from identity.crypto import didkit_adapter
 from identity.models import Did
+from identity.precompiled import PrecompiledInsert, PrecompiledQuery
 from identity.services import did_key_owner, did_signing_key
 
 from . import conf
@@ -148,13 +149,19 @@ def _list_create(*, issuer: Did, purpose: str) -> StatusList | None:
     return status_list
 
 
+# The open list of an issuer and purpose: read by every issuance (identity.precompiled).
+_OPEN_LIST = PrecompiledQuery(
+    lambda issuer_id, purpose: StatusList.objects.filter(
+        issuer_id=issuer_id, purpose=purpose, is_full=False
+    ).order_by("sequence")[:1],
+    issuer_id=int,
+    purpose=str,
+)
+
+
 def _open_list(*, issuer: Did, purpose: str) -> StatusList:
     for _ in range(5):
-        status_list = (
-            StatusList.objects.filter(issuer=issuer, purpose=purpose, is_full=False)
-            .order_by("sequence")
-            .first()
-        )
+        status_list = _OPEN_LIST.first(issuer_id=issuer.pk, purpose=purpose)
         if status_list is not None:
             return status_list
         created = _list_create(issuer=issuer, purpose=purpose)
@@ -163,56 +170,72 @@ def _open_list(*, issuer: Did, purpose: str) -> StatusList:
     raise RuntimeError("could not open a status list (too much contention)")
 
 
-def _try_index(status_list: StatusList, index: int, credential_id: str) -> StatusEntry | None:
+_ENTRY_INSERT = PrecompiledInsert(StatusEntry, ignore_conflicts=True)
+
+
+def _try_index(status_list: StatusList, index: int, credential_id: str) -> bool:
+    """Claim `index` of the list for the credential: one INSERT that does nothing when the index
+    (or the credential id) is taken, so no savepoint is needed and a collision leaves the
+    caller's transaction usable (PostgreSQL: ON CONFLICT DO NOTHING, which waits for a
+    concurrent claim of the same index to commit or roll back; SQLite: INSERT OR IGNORE under
+    its write lock). The unique constraints stay the arbiters: two credentials never share an
+    index, whatever the number of processes."""
     now = timezone.now()
-    try:
-        with transaction.atomic():  # a savepoint: a collision leaves the outer transaction usable
-            entry = StatusEntry.objects.create(
-                status_list=status_list,
-                index=index,
-                credential_id=credential_id,
-                purpose=status_list.purpose,
-                allocated_at=now,
-                updated_at=now,
-            )
-    except IntegrityError:
-        if StatusEntry.objects.filter(credential_id=credential_id).exists():
-            raise StatusEntryExists(f"{credential_id[:100]} already has a status entry") from None
-        return None
-    entry.status_list = status_list
-    return entry
+    entry = StatusEntry(
+        status_list=status_list,
+        index=index,
+        credential_id=credential_id,
+        purpose=status_list.purpose,
+        allocated_at=now,
+        updated_at=now,
+    )
+    if _ENTRY_INSERT.insert(entry):
+        return True
+    if StatusEntry.objects.filter(credential_id=credential_id).exists():
+        raise StatusEntryExists(f"{credential_id[:100]} already has a status entry")
+    return False
 
 
-def _claim_random_index(status_list: StatusList, credential_id: str) -> StatusEntry | None:
+def _claim_random_index(status_list: StatusList, credential_id: str) -> int | None:
     # Random indexes (herd privacy: an index must not tell when a credential was issued).
     # The unique constraint (list, index) settles races between processes; a collision retries.
     for _ in range(_RANDOM_PROBES):
-        entry = _try_index(status_list, _rng.randrange(status_list.size), credential_id)
-        if entry is not None:
-            return entry
+        index = _rng.randrange(status_list.size)
+        if _try_index(status_list, index, credential_id):
+            return index
     # A nearly full list: pick among the indexes still free.
     used = set(StatusEntry.objects.filter(status_list=status_list).values_list("index", flat=True))
     free = [i for i in range(status_list.size) if i not in used]
     _rng.shuffle(free)
     for index in free[:_RANDOM_PROBES]:
-        entry = _try_index(status_list, index, credential_id)
-        if entry is not None:
-            return entry
+        if _try_index(status_list, index, credential_id):
+            return index
     if not free:
         StatusList.objects.filter(pk=status_list.pk, is_full=False).update(is_full=True)
     return None
 
 
+def _status_object(status_list: StatusList, index: int) -> dict:
+    url = status_list.url
+    return {
+        "id": f"{url}#{index}",
+        "type": ENTRY_TYPE,
+        "statusPurpose": status_list.purpose,
+        "statusListIndex": str(index),
+        "statusListCredential": url,
+    }
+
+
 @transaction.atomic
 def status_entry_allocate(
-    *, issuer_did: str, credential_id: str, purpose: str = "revocation"
+    *, issuer_did: str | Did, credential_id: str, purpose: str = "revocation"
 ) -> dict:
     """Give `credential_id` a random unused index in the issuer's open list for `purpose` (a new
     list starts when one is full) and return the `credentialStatus` object to embed.
 
     Call it inside the issuance transaction: if the issuance rolls back, so does the entry.
-    `issuer_did` is the issuer's registry DID (a did:key of the registry is mapped to its DID).
-    Raises StatusInvalidInput (400) or StatusEntryExists (409).
+    `issuer_did` is the issuer's registry DID or its `Did` row (a did:key of the registry is
+    mapped to its DID). Raises StatusInvalidInput (400) or StatusEntryExists (409).
     """
     _check_purpose(purpose)
     _check_credential_id(credential_id)
@@ -220,10 +243,43 @@ def status_entry_allocate(
     # A duplicate credential id is caught by its unique constraint (StatusEntryExists).
     for _ in range(10):
         status_list = _open_list(issuer=issuer, purpose=purpose)
-        entry = _claim_random_index(status_list, credential_id)
-        if entry is not None:
-            return credential_status_object(entry)
+        index = _claim_random_index(status_list, credential_id)
+        if index is not None:
+            return _status_object(status_list, index)
     raise RuntimeError("could not allocate a status list index")
+
+
+@dataclass(frozen=True)
+class StatusSlot:
+    """A random index of an open list, proposed before the issuance transaction and claimed
+    in it (`status_slot_claim`): the credential is signed in between, outside the transaction,
+    so that on SQLite the signature does not hold the database's write lock."""
+
+    status_list: StatusList
+    index: int
+
+    def credential_status(self) -> dict:
+        return _status_object(self.status_list, self.index)
+
+
+def status_slot_propose(*, issuer_did: str | Did, purpose: str = "revocation") -> StatusSlot | None:
+    """A random index of the issuer's open list for `purpose`; reads only. None when the issuer
+    has no open list yet (the first allocation creates and publishes one: use
+    `status_entry_allocate`). The index may be taken by the time it is claimed."""
+    _check_purpose(purpose)
+    issuer = _issuer_did_row(issuer_did)
+    status_list = _OPEN_LIST.first(issuer_id=issuer.pk, purpose=purpose)
+    if status_list is None:
+        return None
+    return StatusSlot(status_list=status_list, index=_rng.randrange(status_list.size))
+
+
+def status_slot_claim(slot: StatusSlot, *, credential_id: str) -> bool:
+    """Claim a proposed slot for `credential_id` inside the issuance transaction (one INSERT,
+    no savepoint): False when the index was taken meanwhile (propose again), StatusEntryExists
+    when the credential already has an entry. Rolled back with the issuance."""
+    _check_credential_id(credential_id)
+    return _try_index(slot.status_list, slot.index, credential_id)
 
 
 # --- status changes ------------------------------------------------------------------------

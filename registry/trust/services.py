@@ -21,6 +21,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from identity.dids import registry_did
+from identity.precompiled import PrecompiledQuery
 from registry.audit.services import audit_record
 from registry.participants.models import Participant
 
@@ -134,6 +135,16 @@ def _ended_at(chain: list[IssuerAccreditation], now: datetime) -> datetime | Non
     return min(ends) if ends else None
 
 
+# Every issuance and every verification runs this (identity.precompiled): compiled once, read
+# every time, so a suspension or a withdrawal takes effect at once.
+_ACCREDITATIONS_OF = PrecompiledQuery(
+    lambda office_id: IssuerAccreditation.objects.select_related("office__did", "parent").filter(
+        office_id=office_id
+    ),
+    office_id=int,
+)
+
+
 def accreditation_check(
     *, issuer: Participant, credential_type: str, at: datetime | None = None
 ) -> AccreditationVerdict:
@@ -144,9 +155,7 @@ def accreditation_check(
     at = at or now
     candidates = [
         acc
-        for acc in IssuerAccreditation.objects.select_related("office__did", "parent").filter(
-            office=issuer
-        )
+        for acc in _ACCREDITATIONS_OF.all(office_id=issuer.pk)
         if credential_type in acc.credential_types
     ]
     name = issuer.display_name

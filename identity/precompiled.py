@@ -1,0 +1,193 @@
+"""Hot-path queries that the ORM compiles once per database connection, then runs with new values.
+
+Building a small query through the ORM (filters, joins, ordering, the compiler) costs 10 to 20
+times what SQLite or PostgreSQL take to run it: about 1 ms against 0.05 ms on the development
+machine, and several milliseconds under load. The few queries every credential issuance or
+verification runs are therefore compiled once, by the ORM itself (so the SQL, the column
+converters and the model instances still follow the models), and then executed with each call's
+values; the same goes for the INSERTs of an issuance (`PrecompiledInsert`). Nothing but the
+SQL text is reused: every call reads the database, so a rotated key, a
+withdrawn accreditation or a revoked API key shows at once.
+
+    API_KEY = PrecompiledQuery(
+        lambda prefix: ApiKey.objects.select_related("office__did").filter(prefix=prefix),
+        prefix=str,
+    )
+    api_key = API_KEY.first(prefix="3f9a1c2b7d4e")
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from django.core.exceptions import ImproperlyConfigured
+from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.models import QuerySet
+from django.db.models.constants import OnConflict
+from django.db.models.query import get_related_populators
+from django.db.models.sql.subqueries import InsertQuery
+
+
+@dataclass(frozen=True)
+class _Constant:
+    value: Any
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    connection: Any
+    compiler: Any
+    sql: str
+    slots: tuple  # per SQL parameter: a parameter name, or a _Constant
+    model: type
+    init_list: list[str]
+    start: int
+    end: int
+    populators: list
+    converters: dict
+
+
+def _sentinel(name: str, kind: type, position: int):
+    # Values no real call uses, recognisable among the compiled parameters.
+    if kind is int:
+        return -7_340_033_000 - position
+    if kind is str:
+        return f"\x00precompiled:{name}\x00"
+    raise ImproperlyConfigured(f"precompiled parameter {name}: only str and int are supported")
+
+
+class PrecompiledQuery:
+    """`build(**params)` returns a QuerySet of model instances (select_related allowed); each
+    parameter is declared with its type (str or int) and must reach the SQL unchanged (exact
+    lookups, not `icontains`). `all(**values)` / `first(**values)` run it."""
+
+    def __init__(self, build: Callable[..., QuerySet], **params: type):
+        self._build = build
+        self._params = params
+        self._local = threading.local()  # Django's connections are per thread, so are these
+
+    def _compile(self, connection) -> _Compiled:
+        sentinels = {
+            name: _sentinel(name, kind, i) for i, (name, kind) in enumerate(self._params.items())
+        }
+        queryset = self._build(**sentinels)
+        compiler = queryset.query.get_compiler(connection=connection)
+        sql, params = compiler.as_sql()
+        slots: list = []
+        for value in params:
+            name = next(
+                (n for n, s in sentinels.items() if type(value) is type(s) and value == s), None
+            )
+            slots.append(name if name is not None else _Constant(value))
+        missing = set(sentinels) - {s for s in slots if isinstance(s, str)}
+        if missing:
+            raise ImproperlyConfigured(f"precompiled parameters not in the SQL: {sorted(missing)}")
+        select, klass_info = compiler.select, compiler.klass_info
+        start, end = klass_info["select_fields"][0], klass_info["select_fields"][-1] + 1
+        fields = [column[0] for column in select[: compiler.col_count]]
+        return _Compiled(
+            connection=connection,
+            compiler=compiler,
+            sql=sql,
+            slots=tuple(slots),
+            model=klass_info["model"],
+            init_list=[column[0].target.attname for column in select[start:end]],
+            start=start,
+            end=end,
+            populators=get_related_populators(klass_info, select, connection.alias),
+            converters=compiler.get_converters(fields),
+        )
+
+    def all(self, **values) -> list:
+        connection = connections[DEFAULT_DB_ALIAS]
+        compiled = getattr(self._local, "compiled", None)
+        if compiled is None or compiled.connection is not connection:
+            compiled = self._local.compiled = self._compile(connection)
+        args = [values[s] if isinstance(s, str) else s.value for s in compiled.slots]
+        with connection.cursor() as cursor:
+            cursor.execute(compiled.sql, args)
+            rows = cursor.fetchall()
+        if compiled.converters:
+            rows = list(compiled.compiler.apply_converters(rows, compiled.converters))
+        objects = []
+        for row in rows:
+            obj = compiled.model.from_db(
+                connection.alias, compiled.init_list, row[compiled.start : compiled.end]
+            )
+            for populator in compiled.populators:
+                populator.populate(row, obj)
+            objects.append(obj)
+        return objects
+
+    def first(self, **values):
+        """The first instance, or None (give the queryset its ordering and a [:1] slice)."""
+        objects = self.all(**values)
+        return objects[0] if objects else None
+
+
+@dataclass(frozen=True)
+class _CompiledInsert:
+    connection: Any
+    compiler: Any
+    sql: str
+    returning: bool
+
+
+class PrecompiledInsert:
+    """The INSERT of one row of `model`, compiled once per connection. `insert(obj)` writes
+    every concrete field of the unsaved instance (defaults and `pre_save` applied as `save()`
+    would), sets its primary key and returns True; with `ignore_conflicts`, a row that breaks a
+    unique constraint is not written (PostgreSQL ON CONFLICT DO NOTHING, SQLite INSERT OR
+    IGNORE) and it returns False. No signals are sent: use it only for models without
+    receivers or a custom `save()` that matters for inserts."""
+
+    def __init__(self, model: type, *, ignore_conflicts: bool = False):
+        self._model = model
+        self._fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+        self._on_conflict = OnConflict.IGNORE if ignore_conflicts else None
+        self._local = threading.local()
+
+    def _compile(self, connection, obj) -> _CompiledInsert:
+        query = InsertQuery(self._model, on_conflict=self._on_conflict)
+        query.insert_values(self._fields, [obj])
+        compiler = query.get_compiler(connection=connection)
+        returning = connection.features.can_return_columns_from_insert
+        if returning:
+            compiler.returning_fields = [self._model._meta.pk]
+        ((sql, params),) = compiler.as_sql()
+        if len(params) != len(self._fields) + len(compiler.returning_params):
+            raise ImproperlyConfigured(f"{self._model.__name__}: unexpected INSERT parameters")
+        return _CompiledInsert(connection, compiler, sql, returning)
+
+    def insert(self, obj) -> bool:
+        connection = connections[DEFAULT_DB_ALIAS]
+        compiled = getattr(self._local, "compiled", None)
+        if compiled is None or compiled.connection is not connection:
+            compiled = self._local.compiled = self._compile(connection, obj)
+        compiler = compiled.compiler
+        params = [
+            compiler.prepare_value(field, compiler.pre_save_val(field, obj))
+            for field in self._fields
+        ]
+        with connection.cursor() as cursor:
+            cursor.execute(compiled.sql, [*params, *compiler.returning_params])
+            if compiled.returning:
+                row = connection.ops.fetch_returned_insert_columns(
+                    cursor, compiler.returning_params
+                )
+                pk = row[0] if row else None
+            elif cursor.rowcount == 1:
+                pk = connection.ops.last_insert_id(
+                    cursor, self._model._meta.db_table, self._model._meta.pk.column
+                )
+            else:
+                pk = None
+        if pk is None:
+            return False
+        obj.pk = pk
+        obj._state.adding = False
+        obj._state.db = connection.alias
+        return True
