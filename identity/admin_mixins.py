@@ -18,6 +18,25 @@ class ReadOnlyAdminMixin:
         return False
 
 
+class AddFormMixin:
+    """The add page shows `add_form` (which creates the row through a service) with its
+    `add_fields`; a row's own page shows its `readonly_fields`, all read-only."""
+
+    add_form: type
+    add_fields: tuple[str, ...] | list[str]
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        if obj is None:
+            kwargs["form"] = self.add_form
+        return super().get_form(request, obj, change=change, **kwargs)
+
+    def get_fields(self, request, obj=None):
+        return self.add_fields if obj is None else self.readonly_fields
+
+    def get_readonly_fields(self, request, obj=None):
+        return () if obj is None else self.readonly_fields
+
+
 class NoSaveOnChangeMixin:
     """For rows the add form creates through a service: their change page only shows them (no
     save buttons); any later change goes through an action or a service."""

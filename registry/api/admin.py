@@ -8,6 +8,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 
+from identity.admin_mixins import AddFormMixin
 from registry.participants.models import Participant
 from registry.trust.admin_mixins import OfficeAdminsMixin, admin_offices, refusal_text
 from registry.trust.roles import is_registry_admin
@@ -27,7 +28,7 @@ class ApiKeyAddForm(forms.ModelForm):
 
 
 @admin.register(ApiKey)
-class ApiKeyAdmin(OfficeAdminsMixin, admin.ModelAdmin):
+class ApiKeyAdmin(AddFormMixin, OfficeAdminsMixin, admin.ModelAdmin):
     list_display = (
         "prefix", "office", "name", "scope_list", "created_at", "expires_at", "last_used_at",
         "revoked_at",
@@ -39,6 +40,8 @@ class ApiKeyAdmin(OfficeAdminsMixin, admin.ModelAdmin):
         "office", "name", "prefix", "scopes", "created_at", "created_by", "expires_at",
         "last_used_at", "revoked_at", "rotated_from",
     )  # fmt: skip
+    add_form = ApiKeyAddForm
+    add_fields = ApiKeyAddForm.Meta.fields
 
     @admin.display(description="scopes")
     def scope_list(self, obj):
@@ -49,17 +52,6 @@ class ApiKeyAdmin(OfficeAdminsMixin, admin.ModelAdmin):
         if is_registry_admin(request.user):
             return qs
         return qs.filter(office__in=admin_offices(request))
-
-    def get_form(self, request, obj=None, change=False, **kwargs):
-        if obj is None:
-            kwargs["form"] = ApiKeyAddForm
-        return super().get_form(request, obj, change=change, **kwargs)
-
-    def get_readonly_fields(self, request, obj=None):
-        return () if obj is None else self.readonly_fields
-
-    def get_fields(self, request, obj=None):
-        return ["office", "name", "scopes", "expires_at"] if obj is None else self.readonly_fields
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "office":

@@ -8,7 +8,7 @@ import json
 from django import forms
 from django.contrib import admin
 
-from identity.admin_mixins import NoSaveOnChangeMixin
+from identity.admin_mixins import AddFormMixin, NoSaveOnChangeMixin
 from registry.api.errors import ApiError
 from registry.participants.models import Participant
 
@@ -77,7 +77,7 @@ class IssueCredentialForm(forms.ModelForm):
 
 
 @admin.register(IssuedCredential)
-class IssuedCredentialAdmin(NoSaveOnChangeMixin, admin.ModelAdmin):
+class IssuedCredentialAdmin(AddFormMixin, NoSaveOnChangeMixin, admin.ModelAdmin):
     list_display = ("credential_id", "credential_type", "issuer_did", "subject_did", "issued_at")
     list_filter = ("credential_type", "proof_format")
     search_fields = ("credential_id", "subject_did", "issuer_did")
@@ -96,26 +96,19 @@ class IssuedCredentialAdmin(NoSaveOnChangeMixin, admin.ModelAdmin):
         "document_pretty",
     )
     list_select_related = ("issuer",)
+    add_form = IssueCredentialForm
+    add_fields = ("issuing_participant", "type", "subject", "claims", "format", "expiration")
 
     def get_form(self, request, obj=None, **kwargs):
+        form = super().get_form(request, obj, **kwargs)
         if obj is None:
-            kwargs["form"] = IssueCredentialForm
-            form = super().get_form(request, obj, **kwargs)
-
+            # The add form issues in clean(), for the acting user: hand it the request.
             class RequestForm(form):
                 def __init__(self, *args, **kw):
                     super().__init__(*args, request=request, **kw)
 
             return RequestForm
-        return super().get_form(request, obj, **kwargs)
-
-    def get_fields(self, request, obj=None):
-        if obj is None:
-            return ("issuing_participant", "type", "subject", "claims", "format", "expiration")
-        return self.readonly_fields
-
-    def get_readonly_fields(self, request, obj=None):
-        return () if obj is None else self.readonly_fields
+        return form
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False  # an issued credential is revoked (status), never deleted

@@ -12,7 +12,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
 
-from identity.admin_mixins import NoSaveOnChangeMixin
+from identity.admin_mixins import AddFormMixin, NoSaveOnChangeMixin
 from identity.errors import IdentityError
 
 from .models import Participant
@@ -68,28 +68,18 @@ class DeactivationFilter(admin.SimpleListFilter):
 
 
 @admin.register(Participant)
-class ParticipantAdmin(NoSaveOnChangeMixin, admin.ModelAdmin):
+class ParticipantAdmin(AddFormMixin, NoSaveOnChangeMixin, admin.ModelAdmin):
     list_display = ("display_name", "kind", "st3_code", "country", "did_link", "created_at")
     list_filter = ("kind", DeactivationFilter, "country")
     search_fields = ("display_name", "st3_code", "did__did")
     list_select_related = ("did", "user")
     ordering = ("kind", "display_name")
     actions = ("rotate_key", "deactivate_did")
-    readonly_fields = ("kind", "display_name", "country", "st3_code", "did_link", "user")
+    readonly_fields = (
+        "kind", "display_name", "country", "st3_code", "did_link", "user", "created_at",
+    )  # fmt: skip
     add_form = ParticipantCreationForm
-
-    def get_form(self, request, obj=None, **kwargs):
-        if obj is None:
-            kwargs["form"] = self.add_form
-        return super().get_form(request, obj, **kwargs)
-
-    def get_fields(self, request, obj=None):
-        if obj is None:
-            return ParticipantCreationForm.Meta.fields
-        return (*self.readonly_fields, "created_at")
-
-    def get_readonly_fields(self, request, obj=None):
-        return () if obj is None else (*self.readonly_fields, "created_at")
+    add_fields = ParticipantCreationForm.Meta.fields
 
     def has_delete_permission(self, request, obj=None) -> bool:
         # A DID is for life: deactivate it instead.

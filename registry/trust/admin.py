@@ -16,6 +16,7 @@ from django.db import transaction
 from django.shortcuts import render
 from django.utils import timezone
 
+from identity.admin_mixins import AddFormMixin
 from registry.participants.models import Participant
 
 from .admin_mixins import OfficeAdminsMixin, admin_offices, refusal_text
@@ -68,7 +69,7 @@ class AccreditationAddForm(forms.ModelForm):
 
 
 @admin.register(IssuerAccreditation)
-class IssuerAccreditationAdmin(OfficeAdminsMixin, admin.ModelAdmin):
+class IssuerAccreditationAdmin(AddFormMixin, OfficeAdminsMixin, admin.ModelAdmin):
     list_display = (
         "id",
         "office",
@@ -97,6 +98,8 @@ class IssuerAccreditationAdmin(OfficeAdminsMixin, admin.ModelAdmin):
         "end_reason",
         "credential_id",
     )
+    add_form = AccreditationAddForm
+    add_fields = AccreditationAddForm.Meta.fields
 
     @admin.display(description="types")
     def types(self, obj):
@@ -113,19 +116,6 @@ class IssuerAccreditationAdmin(OfficeAdminsMixin, admin.ModelAdmin):
         if is_registry_admin(request.user):
             return qs
         return qs.filter(parent__office__in=admin_offices(request))
-
-    def get_form(self, request, obj=None, change=False, **kwargs):
-        if obj is None:
-            kwargs["form"] = AccreditationAddForm
-        return super().get_form(request, obj, change=change, **kwargs)
-
-    def get_readonly_fields(self, request, obj=None):
-        return () if obj is None else self.readonly_fields
-
-    def get_fields(self, request, obj=None):
-        if obj is None:
-            return ["office", "credential_types", "valid_from", "valid_until", "parent"]
-        return self.readonly_fields
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "office":
