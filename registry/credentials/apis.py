@@ -384,6 +384,13 @@ class VerificationResultSerializer(serializers.Serializer):
     )
 
 
+VERIFY_RESPONSES = {
+    200: VerificationResultSerializer,
+    400: CredentialsErrorSerializer,
+    413: CredentialsErrorSerializer,
+}
+
+
 class VerifyCredentialInputSerializer(serializers.Serializer):
     verifiableCredential = DocumentField()  # noqa: N815
     options = serializers.DictField(required=False)
@@ -403,11 +410,7 @@ class CredentialVerifyApi(PublicApi):
             "`verified: false` and one problem detail per failed check."
         ),
         request=VerifyCredentialInputSerializer,
-        responses={
-            200: VerificationResultSerializer,
-            400: CredentialsErrorSerializer,
-            413: CredentialsErrorSerializer,
-        },
+        responses=VERIFY_RESPONSES,
         tags=TAGS,
     )
     def post(self, request: Request) -> Response:
@@ -444,11 +447,7 @@ class PresentationVerifyApi(PublicApi):
             "an IPMandateCredential), and each credential must verify."
         ),
         request=VerifyPresentationInputSerializer,
-        responses={
-            200: VerificationResultSerializer,
-            400: CredentialsErrorSerializer,
-            413: CredentialsErrorSerializer,
-        },
+        responses=VERIFY_RESPONSES,
         tags=TAGS,
     )
     def post(self, request: Request) -> Response:
