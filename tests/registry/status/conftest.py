@@ -9,7 +9,12 @@ import pytest
 
 from identity.crypto import didkit_adapter
 from identity.services import did_signing_key
-from registry.status.services import STATUS_LIST_CONTEXT, VC_V1_CONTEXT, status_entry_allocate
+from registry.status.services import (
+    STATUS_LIST_CONTEXT,
+    VC_V1_CONTEXT,
+    credential_status_change,
+    status_entry_allocate,
+)
 from registry.status.verification import status_cache_clear
 from tests.registry.participants.factories import OfficeFactory
 
@@ -23,6 +28,17 @@ def _fresh_status_cache():
     cache.clear()
     yield
     status_cache_clear()
+
+
+@pytest.fixture
+def change(django_capture_on_commit_callbacks):
+    """credential_status_change, with its on-commit work (the eager publish task) run."""
+
+    def run(**kwargs):
+        with django_capture_on_commit_callbacks(execute=True):
+            return credential_status_change(**kwargs)
+
+    return run
 
 
 @pytest.fixture

@@ -33,17 +33,6 @@ from registry.status.services import (
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def change(django_capture_on_commit_callbacks):
-    """credential_status_change, with its on-commit work (the eager publish task) run."""
-
-    def run(**kwargs):
-        with django_capture_on_commit_callbacks(execute=True):
-            return credential_status_change(**kwargs)
-
-    return run
-
-
 def _latest(status_list: StatusList) -> StatusListVersion:
     return status_list.versions.order_by("-version").first()
 

@@ -19,7 +19,6 @@ from registry.status import verification
 from registry.status.bitstring import bits_from_indexes, bitstring_encode
 from registry.status.models import StatusEntry, StatusList, StatusListVersion
 from registry.status.services import (
-    credential_status_change,
     credential_status_object,
     status_entry_allocate,
     status_list_credential_build,
@@ -30,15 +29,6 @@ from registry.status.verification import status_check
 from .conftest import make_credential
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def change(django_capture_on_commit_callbacks):
-    def run(**kwargs):
-        with django_capture_on_commit_callbacks(execute=True):
-            return credential_status_change(**kwargs)
-
-    return run
 
 
 def _store_version(status_list: StatusList, encoded_list: str, *, signer=None) -> StatusListVersion:
