@@ -62,7 +62,8 @@ def _sentinel(name: str, kind: type, position: int):
 class PrecompiledQuery:
     """`build(**params)` returns a QuerySet of model instances (select_related allowed); each
     parameter is declared with its type (str or int) and must reach the SQL unchanged (exact
-    lookups, not `icontains`). `all(**values)` / `first(**values)` run it."""
+    lookups, not `icontains`). `all(**values)` / `first(**values)` run it on the default
+    database (the project has one; routers are not consulted)."""
 
     def __init__(self, build: Callable[..., QuerySet], **params: type):
         self._build = build
