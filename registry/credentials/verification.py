@@ -28,6 +28,7 @@ from django.utils import timezone
 
 from identity.crypto import didkit_adapter
 from identity.dids import registry_did, registry_path_of
+from identity.precompiled import PrecompiledQuery
 from identity.services import did_key_owner
 from registry.participants.models import Participant
 
@@ -412,6 +413,13 @@ def _check_issuer_key(parsed: ParsedCredential) -> str:
     return f"{parsed.signer_did[:60]}... was a key of {registry_did_value} at issuance"
 
 
+# Every verification of an office credential reads its issuer (identity.precompiled): compiled
+# once, read every time.
+_PARTICIPANT_BY_DID = PrecompiledQuery(
+    lambda did: Participant.objects.filter(did__did=did).order_by()[:1], did=str
+)
+
+
 def _check_accreditation(parsed: ParsedCredential) -> str:
     credential_type = parsed.credential_type
     if credential_type is None:
@@ -424,7 +432,7 @@ def _check_accreditation(parsed: ParsedCredential) -> str:
         if issuer_did != registry_did():
             raise CheckFailed("only the registry issues IPOfficeAccreditationCredential")
         return "issued by the registry"
-    participant = Participant.objects.filter(did__did=issuer_did).first()
+    participant = _PARTICIPANT_BY_DID.first(did=issuer_did)
     if participant is None:
         raise CheckFailed(f"{issuer_did} is not a registry participant")
     if credential_type == MANDATE_TYPE:
