@@ -9,8 +9,12 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 
 from identity.admin_mixins import AddFormMixin
-from registry.participants.models import Participant
-from registry.trust.admin_mixins import OfficeAdminsMixin, admin_offices, refusal_text
+from registry.trust.admin_mixins import (
+    OfficeAdminsMixin,
+    admin_offices,
+    refusal_text,
+    selectable_offices,
+)
 from registry.trust.roles import is_registry_admin
 
 from .models import API_KEY_SCOPES, ApiKey
@@ -55,11 +59,7 @@ class ApiKeyAdmin(AddFormMixin, OfficeAdminsMixin, admin.ModelAdmin):
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "office":
-            kwargs["queryset"] = (
-                Participant.objects.filter(kind=Participant.Kind.OFFICE)
-                if is_registry_admin(request.user)
-                else admin_offices(request)
-            )
+            kwargs["queryset"] = selectable_offices(request)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def save_model(self, request, obj, form, change):

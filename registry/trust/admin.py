@@ -19,7 +19,7 @@ from django.utils import timezone
 from identity.admin_mixins import AddFormMixin
 from registry.participants.models import Participant
 
-from .admin_mixins import OfficeAdminsMixin, admin_offices, refusal_text
+from .admin_mixins import OfficeAdminsMixin, admin_offices, refusal_text, selectable_offices
 from .models import IssuerAccreditation, IssuerSigningKeys, OfficeMembership
 from .roles import is_registry_admin
 from .services import (
@@ -189,11 +189,7 @@ class OfficeMembershipAdmin(OfficeAdminsMixin, admin.ModelAdmin):
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "office":
-            kwargs["queryset"] = (
-                Participant.objects.filter(kind=Participant.Kind.OFFICE)
-                if is_registry_admin(request.user)
-                else admin_offices(request)
-            )
+            kwargs["queryset"] = selectable_offices(request)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def save_model(self, request, obj, form, change):

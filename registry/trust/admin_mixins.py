@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.core.exceptions import PermissionDenied, ValidationError
 
 from identity.admin_mixins import ReadOnlyAdminMixin
+from registry.participants.models import Participant
 
 from .models import OfficeMembership
 from .roles import is_registry_admin, offices_of
@@ -14,6 +15,13 @@ from .roles import is_registry_admin, offices_of
 def admin_offices(request):
     """The offices the requesting user administers."""
     return offices_of(request.user, role=OfficeMembership.Role.ADMIN)
+
+
+def selectable_offices(request):
+    """The offices the user may pick in a form: all for a registry administrator, else theirs."""
+    if is_registry_admin(request.user):
+        return Participant.objects.filter(kind=Participant.Kind.OFFICE)
+    return admin_offices(request)
 
 
 def refusal_text(exc: ValidationError | PermissionDenied) -> str:
