@@ -29,8 +29,6 @@ import http.client
 import json
 import os
 import shutil
-import socket
-import subprocess
 import sys
 import tempfile
 import threading
@@ -38,9 +36,9 @@ import time
 import uuid
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from _common import ROOT, bench_env, free_port, gunicorn_start, gunicorn_stop, manage, wait_until_up
+
 sys.path.insert(0, str(ROOT))
-PYTHON = sys.executable
 GOALS = {"issue": 0.45, "verify": 0.5, "jwt_vs_health": 0.4}
 
 SETUP = """
@@ -58,27 +56,6 @@ print(json.dumps({"key": key, "applicant": applicant.did.did}))
 """
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def manage(env: dict, *args: str) -> str:
-    result = subprocess.run(
-        [PYTHON, "manage.py", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=False,
-    )
-    if result.returncode != 0:
-        sys.exit(f"manage.py {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
-    return result.stdout
-
-
 def request(port, method, path, body=None, headers=None, conn=None):
     own = conn is None
     conn = conn or http.client.HTTPConnection("127.0.0.1", port, timeout=30)
@@ -91,19 +68,6 @@ def request(port, method, path, body=None, headers=None, conn=None):
     if own:
         conn.close()
     return response.status, data
-
-
-def wait_until_up(port: int, proc: subprocess.Popen, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            sys.exit(f"gunicorn exited early with status {proc.returncode}")
-        try:
-            if request(port, "GET", "/api/health")[0] == 200:
-                return
-        except OSError:
-            time.sleep(0.2)
-    sys.exit("gunicorn did not answer in time")
 
 
 def rate(fn, *, seconds: float, threads: int) -> tuple[float, int]:
@@ -180,49 +144,21 @@ def main() -> int:
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-issue-verify-"))
     port = free_port()
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "registry.settings.dev",
-        "DEBUG": "0",
-        "LOG_LEVEL": "WARNING",
-        "REGISTRY_VAR_DIR": str(tmp),
-        "REGISTRY_HOST": f"127.0.0.1:{port}",
-        "THROTTLE_VERIFY": "",
-        "THROTTLE_PUBLIC": "",
-        "CELERY_TASK_ALWAYS_EAGER": "1",
-        "SQLITE_CONN_MAX_AGE": "60",
-    }
-    env.setdefault("DATABASE_URL", f"sqlite:///{tmp / 'bench.sqlite3'}")
+    env = bench_env(
+        tmp,
+        REGISTRY_HOST=f"127.0.0.1:{port}",
+        THROTTLE_VERIFY="",
+        THROTTLE_PUBLIC="",
+        CELERY_TASK_ALWAYS_EAGER="1",
+        SQLITE_CONN_MAX_AGE="60",
+    )
     gunicorn = None
     try:
         print(f"database: {env['DATABASE_URL'].split('@')[-1]}")
-        manage(env, "migrate", "--noinput")
-        setup = json.loads(manage(env, "shell", "-c", SETUP).strip().splitlines()[-1])
-        gunicorn = subprocess.Popen(
-            [
-                PYTHON,
-                "-m",
-                "gunicorn",
-                "registry.wsgi:application",
-                "--bind",
-                f"127.0.0.1:{port}",
-                "--workers",
-                str(options.workers),
-                "--worker-class",
-                "gthread",
-                "--threads",
-                str(options.threads),
-                "--keep-alive",
-                "30",
-                "--log-level",
-                "warning",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-        wait_until_up(port, gunicorn)
+        manage(env, "migrate", "--noinput", timeout=180)
+        setup = json.loads(manage(env, "shell", "-c", SETUP, timeout=180).strip().splitlines()[-1])
+        gunicorn = gunicorn_start(env, port=port, workers=options.workers, threads=options.threads)
+        wait_until_up(port, gunicorn, timeout=60)
         auth = {"Authorization": f"Bearer {setup['key']}"}
         subject = {
             "id": setup["applicant"],
@@ -350,12 +286,7 @@ def main() -> int:
         print("goals met" if met else "goals NOT met")
         return 0 if met or not options.strict else 1
     finally:
-        if gunicorn is not None and gunicorn.poll() is None:
-            gunicorn.terminate()
-            try:
-                gunicorn.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                gunicorn.kill()
+        gunicorn_stop(gunicorn)
         shutil.rmtree(tmp, ignore_errors=True)
 
 

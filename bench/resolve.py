@@ -25,61 +25,22 @@ import json
 import multiprocessing
 import os
 import shutil
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-PYTHON = sys.executable
+from _common import bench_env, free_port, gunicorn_start, gunicorn_stop, manage, wait_until_up
+
 GOAL_RATIO = 0.55
 GOAL_P50_FACTOR = 2.0
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def manage(env: dict, *args: str) -> str:
-    result = subprocess.run(
-        [PYTHON, "manage.py", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    if result.returncode != 0:
-        sys.exit(f"manage.py {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
-    return result.stdout
 
 
 SETUP = """
 from identity.services import registry_did_ensure
 print(registry_did_ensure().did)
 """
-
-
-def wait_until_up(port: int, proc: subprocess.Popen, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            sys.exit(f"gunicorn exited early with status {proc.returncode}")
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            conn.request("GET", "/api/health")
-            if conn.getresponse().status == 200:
-                conn.close()
-                return
-        except OSError:
-            time.sleep(0.2)
-    sys.exit("gunicorn did not answer in time")
 
 
 def _client(args: tuple[int, str, float]) -> tuple[int, int, list[float]]:
@@ -157,26 +118,21 @@ def main() -> int:
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-resolve-"))
     port = free_port()
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "registry.settings.dev",
-        "DEBUG": "0",
+    env = bench_env(
+        tmp,
         # Persistent connections, as PostgreSQL deployments use (CONN_MAX_AGE=60); SQLite
         # otherwise opens its file again for every request (~2.5 ms here).
-        "CONN_MAX_AGE": str(options.conn_max_age),
-        "SQLITE_CONN_MAX_AGE": str(options.conn_max_age),
-        "LOG_LEVEL": "WARNING",
-        "REGISTRY_VAR_DIR": str(tmp),
+        CONN_MAX_AGE=str(options.conn_max_age),
+        SQLITE_CONN_MAX_AGE=str(options.conn_max_age),
         # Not the server's port: the DID is resolved from the database, never over HTTP, and an
         # existing DATABASE_URL database keeps its registry DID. The port stays %3A-encoded.
-        "REGISTRY_HOST": os.environ.get("REGISTRY_HOST", "localhost:8000"),
+        REGISTRY_HOST=os.environ.get("REGISTRY_HOST", "localhost:8000"),
         # The per-client rate limit (600/min by default, and every bench client is 127.0.0.1)
         # would turn this into a 429 benchmark, and DRF's throttle keeps one timestamp per
         # request in the window, so a huge rate makes each request slower; it is off here.
-        "THROTTLE_RESOLVE": "",
-        "THROTTLE_PUBLIC": "",
-    }
-    env.setdefault("DATABASE_URL", f"sqlite:///{tmp / 'bench.sqlite3'}")
+        THROTTLE_RESOLVE="",
+        THROTTLE_PUBLIC="",
+    )
     gunicorn = None
     try:
         print(
@@ -185,31 +141,8 @@ def main() -> int:
         manage(env, "migrate", "--noinput")
         did = manage(env, "shell", "-c", SETUP).strip().splitlines()[-1]
         path = "/1.0/identifiers/" + did  # the port stays percent-encoded: did:web:127.0.0.1%3A..
-        gunicorn = subprocess.Popen(
-            [
-                PYTHON,
-                "-m",
-                "gunicorn",
-                "registry.wsgi:application",
-                "--bind",
-                f"127.0.0.1:{port}",
-                "--workers",
-                str(options.workers),
-                "--worker-class",
-                "gthread",
-                "--threads",
-                str(options.threads),
-                "--keep-alive",
-                "30",
-                "--log-level",
-                "warning",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-        wait_until_up(port, gunicorn)
+        gunicorn = gunicorn_start(env, port=port, workers=options.workers, threads=options.threads)
+        wait_until_up(port, gunicorn, timeout=30)
 
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
         conn.request("GET", path)
@@ -255,12 +188,7 @@ def main() -> int:
         print("goals met" if met else "goals NOT met")
         return 0 if met or not options.strict else 1
     finally:
-        if gunicorn is not None and gunicorn.poll() is None:
-            gunicorn.terminate()
-            try:
-                gunicorn.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                gunicorn.kill()
+        gunicorn_stop(gunicorn)
         shutil.rmtree(tmp, ignore_errors=True)
 
 
