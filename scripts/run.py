@@ -33,6 +33,9 @@ from urllib.parse import urlsplit, urlunsplit
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
 STOP_TIMEOUT_SECONDS = 15
+# A worker or beat that exits is started again, at most RESTART_LIMIT times a window.
+RESTART_LIMIT = 5
+RESTART_WINDOW_SECONDS = 60
 INSTALL_REDIS_HINT = (
     "install Redis with `sudo apt-get install redis-server` (Debian/Ubuntu) or "
     "`brew install redis` (macOS), or set REDIS_URL to a running one, then run `make run` again"
@@ -88,6 +91,10 @@ class Supervisor:
         self.redis: Child | None = None
         self.stop_requested: int | None = None
         self.force = False
+        # Celery worker and beat are restarted when they exit (a worker can die on a broker
+        # reconnect, see README "Running it"); the web server and Redis are not.
+        self.restartable: dict[str, tuple[list[str], dict[str, str]]] = {}
+        self.restarts: dict[str, list[float]] = {}
 
     def on_signal(self, signum, _frame) -> None:
         if self.stop_requested is not None:
@@ -95,22 +102,45 @@ class Supervisor:
             return
         self.stop_requested = signum
 
-    def start(self, name: str, argv: list[str], env: dict[str, str]) -> Child:
+    def start(
+        self, name: str, argv: list[str], env: dict[str, str], *, restartable: bool = False
+    ) -> Child:
         child = Child(name, argv, env)
         self.children.append(child)
+        if restartable:
+            self.restartable[name] = (argv, env)
         return child
+
+    def _restart(self, child: Child) -> bool:
+        """Start a restartable child again, unless it keeps dying (then give up)."""
+        now = time.monotonic()
+        recent = [t for t in self.restarts.get(child.name, []) if now - t < RESTART_WINDOW_SECONDS]
+        if len(recent) >= RESTART_LIMIT:
+            return False
+        self.restarts[child.name] = [*recent, now]
+        child._pump.join(timeout=2)
+        self.children.remove(child)
+        argv, env = self.restartable[child.name]
+        self.start(child.name, argv, env, restartable=True)
+        return True
 
     def watch(self) -> int:
         """Wait for a signal or a dead child; return the exit status."""
         while self.stop_requested is None:
-            for child in self.children:
+            for child in list(self.children):
                 code = child.proc.poll()
-                if code is not None:
+                if code is None:
+                    continue
+                if child.name in self.restartable and self._restart(child):
                     say(
-                        f"{child.name} (pid {child.proc.pid}) exited with status {code}; "
-                        "stopping the others"
+                        f"{child.name} (pid {child.proc.pid}) exited with status {code}; restarted it"
                     )
-                    return 1
+                    continue
+                say(
+                    f"{child.name} (pid {child.proc.pid}) exited with status {code}; "
+                    "stopping the others"
+                )
+                return 1
             time.sleep(0.3)
         say(f"{signal.Signals(self.stop_requested).name} received; stopping")
         return 0
@@ -317,6 +347,7 @@ def main() -> int:
                         "registry@%h",
                     ],
                     env,
+                    restartable=True,
                 )
                 supervisor.start(
                     "beat",
@@ -333,6 +364,7 @@ def main() -> int:
                         str(var_dir / "celerybeat-schedule"),
                     ],
                     env,
+                    restartable=True,
                 )
             say(
                 f"registry at http://127.0.0.1:{port}/ (DIDs under did:web:"

@@ -155,6 +155,22 @@ def test_run_starts_web_worker_beat_and_private_redis_and_stops_them(run_env):
         assert (var / "db.sqlite3").is_file()
         assert list(var.glob("celerybeat-schedule*"))
         assert (var / "redis").is_dir()
+        # A worker that dies (e.g. kombu giving up on a broker reconnect) is started again;
+        # the web server keeps serving meanwhile.
+        first_worker = running.started()["worker"]
+        os.killpg(first_worker, signal.SIGKILL)
+        running.wait_for(
+            lambda: running.started()["worker"] != first_worker, "the worker to be restarted"
+        )
+        assert "worker (pid" in running.output
+        assert "restarted it" in running.output
+        running.wait_for(
+            lambda: (
+                sum(bool(re.search(r"registry@\S+ ready\.", line)) for line in running.lines) >= 2
+            ),
+            "the restarted Celery worker",
+        )
+        assert _get_json(f"http://127.0.0.1:{port}/api/health") == {"status": "ok"}
         _stop_and_check(running, {"redis", "web", "worker", "beat"})
     finally:
         running.kill_everything()
