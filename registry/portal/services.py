@@ -278,9 +278,15 @@ def _lock_pending_for_officer(*, request_id: int, officer) -> CredentialRequest:
 
 
 @transaction.atomic
-def credential_request_approve(*, request_id: int, officer) -> CredentialRequest:
+def credential_request_approve(
+    *, request_id: int, officer, suspendable: bool = False
+) -> CredentialRequest:
     """Issue the requested credential (JSON-LD and VC-JWT, same claims) through the credential
-    service, in this transaction: if issuance is refused nothing changes."""
+    service, in this transaction: if issuance is refused nothing changes.
+
+    A credential carries one status entry (didkit signs a single `credentialStatus`):
+    `suspendable` gives it a suspension entry (suspend, reinstate, and a permanent revoke),
+    otherwise a revocation entry (revoke only)."""
     from registry.credentials.services import credential_issue
 
     request = _lock_pending_for_officer(request_id=request_id, officer=officer)
@@ -294,6 +300,7 @@ def credential_request_approve(*, request_id: int, officer) -> CredentialRequest
                 claims=request.claims,
                 proof_format=proof_format,
                 actor=officer,
+                status_purpose="suspension" if suspendable else "revocation",
             )
         except PortalError:
             raise

@@ -320,7 +320,11 @@ def office_request_detail(request, pk):
         action = request.POST.get("action")
         try:
             if action == "approve":
-                services.credential_request_approve(request_id=pk, officer=request.user)
+                services.credential_request_approve(
+                    request_id=pk,
+                    officer=request.user,
+                    suspendable=request.POST.get("suspendable") == "on",
+                )
                 messages.success(request, _("Approved: the credential was issued."))
                 return redirect("portal:office-request", pk=pk)
             if action == "reject" and reject_form.is_valid():

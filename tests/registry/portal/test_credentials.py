@@ -152,36 +152,65 @@ def test_approve_issues_both_formats_and_they_verify_then_revocation_fails_them(
     assert b'id="credential-state">revoked' in page
 
 
-def test_suspend_and_reinstate(client, carol, ep, ep_officer, django_capture_on_commit_callbacks):
-    client.force_login(carol.user)
-    client.post(
-        reverse("portal:request-new"),
-        {"office": "EP", "registration_number": "EPA-12345", "field": "patents"},
-    )
-    req = CredentialRequest.objects.get()
-    assert req.credential_type == "IPRepresentativeCredential"
-    assert req.claims == {"registrationNumber": "EPA-12345", "office": "EP", "field": "patents"}
-    _approve(client, ep_officer, req.pk, django_capture_on_commit_callbacks)
-    req.refresh_from_db()
-    url = reverse("portal:office-credential-status", args=["EP", req.ldp_credential_id])
+def test_suspendable_credential_is_suspended_and_reinstated_and_others_refuse(
+    client, carol, ep, ep_officer, django_capture_on_commit_callbacks
+):
     from registry.portal.selectors import credential_states, suspendable_ids
-    from registry.status.models import StatusEntry
 
-    suspendable = suspendable_ids(req.credential_ids)
-    page = client.get(reverse("portal:office-credentials", args=["EP"])).content.decode()
-    assert ('value="suspend"' in page) == bool(suspendable)
+    def request(number):
+        client.force_login(carol.user)
+        client.post(
+            reverse("portal:request-new"),
+            {"office": "EP", "registration_number": number, "field": "patents"},
+        )
+        return CredentialRequest.objects.order_by("-pk").first()
+
+    suspendable_req = request("EPA-12345")
+    assert suspendable_req.credential_type == "IPRepresentativeCredential"
+    assert suspendable_req.claims == {
+        "registrationNumber": "EPA-12345",
+        "office": "EP",
+        "field": "patents",
+    }
+    client.force_login(ep_officer)
+    page = client.get(reverse("portal:office-request", args=[suspendable_req.pk])).content
+    assert b'name="suspendable"' in page
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(url, {"action": "suspend"}, follow=True)
-    if not suspendable:
-        # Issued with a revocation-only status entry: the status service refuses, clearly.
-        assert StatusEntry.objects.get(credential_id=req.ldp_credential_id).purpose == "revocation"
-        assert "not suspended" in response.content.decode()
-        assert set(credential_states(req.credential_ids).values()) == {"active"}
-        return
-    assert set(credential_states(req.credential_ids).values()) == {"suspended"}
+        client.post(
+            reverse("portal:office-request", args=[suspendable_req.pk]),
+            {"action": "approve", "suspendable": "on"},
+        )
+    plain_req = request("EPA-67890")
+    assert plain_req.pk != suspendable_req.pk
+    _approve(client, ep_officer, plain_req.pk, django_capture_on_commit_callbacks)
+    suspendable_req.refresh_from_db()
+    plain_req.refresh_from_db()
+    assert set(suspendable_ids(suspendable_req.credential_ids)) == set(
+        suspendable_req.credential_ids
+    )
+    assert not suspendable_ids(plain_req.credential_ids)
+    page = client.get(reverse("portal:office-credentials", args=["EP"])).content.decode()
+    assert 'value="suspend"' in page
+
+    document = IssuedCredential.objects.get(credential_id=suspendable_req.ldp_credential_id)
+    url = reverse("portal:office-credential-status", args=["EP", suspendable_req.ldp_credential_id])
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(url, {"action": "suspend"})
+    assert set(credential_states(suspendable_req.credential_ids).values()) == {"suspended"}
+    result = _verify_api(client, document.document)
+    assert result["verified"] is False
+    assert result["results"]["status"]["ok"] is False
     with django_capture_on_commit_callbacks(execute=True):
         client.post(url, {"action": "reinstate"})
-    assert set(credential_states(req.credential_ids).values()) == {"active"}
+    assert set(credential_states(suspendable_req.credential_ids).values()) == {"active"}
+    assert _verify_api(client, document.document)["verified"] is True
+
+    # A credential approved without "allow suspension" can be revoked, not suspended.
+    plain_url = reverse("portal:office-credential-status", args=["EP", plain_req.ldp_credential_id])
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(plain_url, {"action": "suspend"}, follow=True)
+    assert "not suspended" in response.content.decode()
+    assert set(credential_states(plain_req.credential_ids).values()) == {"active"}
 
 
 def test_reject_shows_reason_to_requester(client, alice, ep, ep_officer):
