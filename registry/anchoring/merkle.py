@@ -61,21 +61,22 @@ def root_from_leaf_hashes(hashes: Iterable[bytes]) -> bytes:
     Pairing left to right and carrying an odd last node up unchanged gives exactly the RFC
     9162 split at the largest power of two (the carried node is the root of the right-edge
     subtree, combined later with its left neighbour). Written for speed (bench/merkle.py):
-    at these sizes the per-hash Python overhead is most of the cost, and one constructor call
-    over the concatenated 65 bytes makes fewer calls than copying a prefixed state and
-    updating it twice (about 40% faster per node here)."""
+    at these sizes the per-hash Python overhead is most of the cost."""
     level = list(hashes)
     if not level:
         return EMPTY_ROOT
-    sha256 = hashlib.sha256
-    prefix = NODE_PREFIX
+    copy = _NODE_STATE.copy
     while len(level) > 1:
-        paired = [
-            sha256(prefix + left + right).digest()
-            for left, right in zip(level[0::2], level[1::2], strict=False)
-        ]
+        paired: list[bytes] = []
+        push = paired.append
+        pairs = iter(level)
+        for left, right in zip(pairs, pairs, strict=False):
+            h = copy()
+            h.update(left)
+            h.update(right)
+            push(h.digest())
         if len(level) % 2:
-            paired.append(level[-1])
+            push(level[-1])
         level = paired
     return level[0]
 
