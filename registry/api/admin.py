@@ -11,11 +11,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from identity.admin_mixins import AddFormMixin
 from registry.trust.admin_mixins import (
     OfficeAdminsMixin,
-    admin_offices,
     refusal_text,
-    selectable_offices,
 )
-from registry.trust.roles import is_registry_admin
 
 from .models import API_KEY_SCOPES, ApiKey
 from .services import api_key_create, api_key_revoke, api_key_rotate
@@ -52,15 +49,7 @@ class ApiKeyAdmin(AddFormMixin, OfficeAdminsMixin, admin.ModelAdmin):
         return ", ".join(obj.scopes)
 
     def get_queryset(self, request):
-        qs = super().get_queryset(request).select_related("office")
-        if is_registry_admin(request.user):
-            return qs
-        return qs.filter(office__in=admin_offices(request))
-
-    def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        if db_field.name == "office":
-            kwargs["queryset"] = selectable_offices(request)
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+        return super().get_queryset(request).select_related("office")
 
     def save_model(self, request, obj, form, change):
         data = form.cleaned_data

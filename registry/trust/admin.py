@@ -19,7 +19,7 @@ from django.utils import timezone
 from identity.admin_mixins import AddFormMixin
 from registry.participants.models import Participant
 
-from .admin_mixins import OfficeAdminsMixin, admin_offices, refusal_text, selectable_offices
+from .admin_mixins import OfficeAdminsMixin, admin_offices, refusal_text
 from .models import IssuerAccreditation, IssuerSigningKeys, OfficeMembership
 from .roles import is_registry_admin
 from .services import (
@@ -111,11 +111,10 @@ class IssuerAccreditationAdmin(AddFormMixin, OfficeAdminsMixin, admin.ModelAdmin
 
         return accreditation_state(obj, timezone.now())
 
+    office_lookup = "parent__office"  # office administrators see what their office granted
+
     def get_queryset(self, request):
-        qs = super().get_queryset(request).select_related("office", "parent__office")
-        if is_registry_admin(request.user):
-            return qs
-        return qs.filter(parent__office__in=admin_offices(request))
+        return super().get_queryset(request).select_related("office", "parent__office")
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "office":
@@ -182,15 +181,7 @@ class OfficeMembershipAdmin(OfficeAdminsMixin, admin.ModelAdmin):
     actions = ["remove_members"]
 
     def get_queryset(self, request):
-        qs = super().get_queryset(request).select_related("user", "office")
-        if is_registry_admin(request.user):
-            return qs
-        return qs.filter(office__in=admin_offices(request))
-
-    def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        if db_field.name == "office":
-            kwargs["queryset"] = selectable_offices(request)
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+        return super().get_queryset(request).select_related("user", "office")
 
     def save_model(self, request, obj, form, change):
         data = form.cleaned_data
@@ -260,13 +251,12 @@ class IssuerSigningKeysAdmin(OfficeAdminsMixin, admin.ModelAdmin):
             for k in keys
         )
 
+    office_lookup = "pk"  # the rows are the offices themselves
+
     def get_queryset(self, request):
-        qs = (
+        return (
             super().get_queryset(request).filter(kind=Participant.Kind.OFFICE).select_related("did")
         )
-        if is_registry_admin(request.user):
-            return qs
-        return qs.filter(pk__in=admin_offices(request).values("pk"))
 
     def has_add_permission(self, request, obj=None) -> bool:
         return False  # offices are added as participants

@@ -34,6 +34,20 @@ class OfficeAdminsMixin(ReadOnlyAdminMixin):
     latter to their offices' rows). Rows are added through a service in `save_model`, never
     changed or deleted here."""
 
+    # The path from a row to the office it belongs to, for narrowing office administrators.
+    office_lookup = "office"
+
+    def get_queryset(self, request):
+        qs = super().get_queryset(request)
+        if is_registry_admin(request.user):
+            return qs
+        return qs.filter(**{f"{self.office_lookup}__in": admin_offices(request)})
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "office" and "queryset" not in kwargs:
+            kwargs["queryset"] = selectable_offices(request)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
     def has_module_permission(self, request) -> bool:
         return is_registry_admin(request.user) or admin_offices(request).exists()
 
