@@ -23,26 +23,126 @@ from .keys import Ed25519KeyPair, did_key_verification_method
 ProofFormat = Literal["ldp", "jwt"]
 OFFLINE_METHODS = ("did:key:", "did:jwk:")
 
+# How long a caller waits for didkit's answer before giving up (it signs in well under 100 ms).
+DIDKIT_TIMEOUT_SECONDS = 30.0
+
+
+class _BridgeFuture:
+    """What didkit completes instead of an asyncio future (see `_BridgeLoop`). The caller blocks
+    on a lock released by the completion, which didkit's runtime delivers from its own thread
+    with the GIL held."""
+
+    __slots__ = ("_callbacks", "_done", "_exception", "_result", "_waiter")
+
+    def __init__(self) -> None:
+        self._waiter = threading.Lock()
+        self._waiter.acquire()
+        self._callbacks: list = []
+        self._done = False
+        self._result: Any = None
+        self._exception: BaseException | None = None
+
+    def add_done_callback(self, callback, *, context=None) -> None:
+        self._callbacks.append(callback)
+
+    def cancelled(self) -> bool:
+        return False
+
+    def done(self) -> bool:
+        return self._done
+
+    def set_result(self, value) -> None:
+        self._finish(value, None)
+
+    def set_exception(self, exception) -> None:
+        self._finish(None, exception)
+
+    def _finish(self, value, exception) -> None:
+        if self._done:
+            return
+        self._result, self._exception, self._done = value, exception, True
+        callbacks, self._callbacks = self._callbacks, []
+        self._waiter.release()
+        for callback in callbacks:
+            callback(self)
+
+    def wait(self, timeout: float):
+        if not self._waiter.acquire(timeout=timeout):
+            raise CryptoError(f"didkit did not answer within {timeout:.0f} s")
+        if self._exception is not None:
+            raise self._exception
+        return self._result
+
+
+class _BridgeLoop:
+    """The part of an event loop that didkit's Python binding (pyo3-asyncio) uses: it asks the
+    running loop for a future, and completes it through `call_soon_threadsafe` from its runtime
+    thread. Answering those two calls directly makes a call one thread hop each way, instead
+    of a full asyncio loop iteration with a task, a self-pipe and an epoll wake-up on top
+    (which cost more CPU than signing a small credential). Any other use fails loudly, and the
+    adapter then falls back to a real event loop for good."""
+
+    def create_future(self) -> _BridgeFuture:
+        return _BridgeFuture()
+
+    def call_soon_threadsafe(self, callback, *args, context=None) -> None:
+        callback(*args)
+
+    def is_running(self) -> bool:
+        return True
+
+    def is_closed(self) -> bool:
+        return False
+
+    def get_debug(self) -> bool:
+        return False
+
+
+_BRIDGE = _BridgeLoop()
+_bridge_usable = True
 _local = threading.local()
 
 
-def _run(coro):
+def _run_in_event_loop(fn, *args):
     # One event loop per thread, reused: asyncio.run() per call would create and tear down a
     # loop each time, which costs more than a small signature. didkit is thread-safe.
     loop = getattr(_local, "loop", None)
     if loop is None or loop.is_closed():
         loop = asyncio.new_event_loop()
         _local.loop = loop
-    return loop.run_until_complete(coro)
+
+    async def call():
+        return await fn(*args)
+
+    return loop.run_until_complete(call())
 
 
-async def _call(fn, *args):
-    return await fn(*args)
+def _run_bridged(fn, *args):
+    global _bridge_usable
+    previous = asyncio._get_running_loop()
+    if previous is not None:  # called from async code: leave that loop alone
+        return None
+    asyncio._set_running_loop(_BRIDGE)
+    try:
+        future = fn(*args)
+    except (AttributeError, RuntimeError):
+        _bridge_usable = False  # the binding wants more of a loop than the bridge offers
+        return None
+    finally:
+        asyncio._set_running_loop(previous)
+    if not isinstance(future, _BridgeFuture):
+        _bridge_usable = False
+        return None
+    return (future.wait(DIDKIT_TIMEOUT_SECONDS),)
 
 
 def _didkit(fn, *args) -> str:
     try:
-        return _run(_call(fn, *args))
+        if _bridge_usable:
+            answer = _run_bridged(fn, *args)
+            if answer is not None:
+                return answer[0]
+        return _run_in_event_loop(fn, *args)
     except didkit.DIDKitException as exc:
         raise CryptoError(_clean_message(exc)) from None
     except (ValueError, TypeError) as exc:
