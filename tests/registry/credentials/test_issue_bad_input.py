@@ -47,6 +47,8 @@ CASES = [
     ("credential.credentialSubject.nickname", "Ex", 400, "invalidCredential"),  # extra field
     ("credential.credentialSubject.personType", "robot", 400, "invalidCredential"),
     ("credential.credentialSubject.country", "France", 400, "invalidCredential"),
+    # `$` ends the value: no trailing newline slips through a pattern
+    ("credential.credentialSubject.country", "FR\n", 400, "invalidCredential"),
     ("credential.credentialSubject.lei", "123", 400, "invalidCredential"),
     ("credential.credentialSubject.partyIdentifiers", [{"office": "EP"}], 400, "invalidCredential"),
     ("credential.credentialSubject.id", "not a did", 400, "invalidCredential"),
