@@ -9,6 +9,13 @@ values; the same goes for the INSERTs of an issuance (`PrecompiledInsert`). Noth
 SQL text is reused: every call reads the database, so a rotated key, a
 withdrawn accreditation or a revoked API key shows at once.
 
+They also run on the driver's cursor, in the SQL dialect of the driver (SQLite's `?`
+placeholders converted once), inside Django's error wrapping and broken-transaction check: the
+wrapper cursor Django adds around every statement costs about 0.1 ms, more than SQLite takes
+to run one of these. When Django logs queries (DEBUG, `assertNumQueries`,
+`CaptureQueriesContext`) or an execute wrapper is installed, they go through Django's cursor as
+any query does, so they are logged and counted.
+
     API_KEY = PrecompiledQuery(
         lambda prefix: ApiKey.objects.select_related("office__did").filter(prefix=prefix),
         prefix=str,
@@ -18,6 +25,7 @@ withdrawn accreditation or a revoked API key shows at once.
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,6 +33,7 @@ from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
 from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.backends.sqlite3.base import FORMAT_QMARK_REGEX
 from django.db.models import QuerySet
 from django.db.models.constants import OnConflict
 from django.db.models.query import get_related_populators
@@ -36,11 +45,45 @@ class _Constant:
     value: Any
 
 
+def _driver_sql(connection, sql: str) -> str:
+    """`sql` as the driver takes it: what Django's SQLite cursor converts on every call."""
+    if connection.vendor == "sqlite":
+        return FORMAT_QMARK_REGEX.sub("?", sql).replace("%%", "%")
+    return sql
+
+
+def _execute(connection, sql: str, driver_sql: str, args: list, then: Callable):
+    """Run one statement and return `then(cursor)`."""
+    if connection.queries_logged or connection.execute_wrappers:
+        with connection.cursor() as cursor:
+            cursor.execute(sql, args)
+            return then(cursor)
+    connection.close_if_health_check_failed()
+    connection.ensure_connection()
+    connection.validate_no_broken_transaction()
+    with connection.wrap_database_errors:
+        cursor = connection.create_cursor()
+        try:
+            if connection.vendor == "sqlite":
+                # the base class's execute: Django's subclass would convert the SQL again
+                sqlite3.Cursor.execute(cursor, driver_sql, args)
+            else:
+                cursor.execute(driver_sql, args)
+            return then(cursor)
+        finally:
+            cursor.close()
+
+
+def _fetchall(cursor) -> list:
+    return cursor.fetchall()
+
+
 @dataclass(frozen=True)
 class _Compiled:
     connection: Any
     compiler: Any
     sql: str
+    driver_sql: str
     slots: tuple  # per SQL parameter: a parameter name, or a _Constant
     model: type
     init_list: list[str]
@@ -93,6 +136,7 @@ class PrecompiledQuery:
             connection=connection,
             compiler=compiler,
             sql=sql,
+            driver_sql=_driver_sql(connection, sql),
             slots=tuple(slots),
             model=klass_info["model"],
             init_list=[column[0].target.attname for column in select[start:end]],
@@ -108,9 +152,7 @@ class PrecompiledQuery:
         if compiled is None or compiled.connection is not connection:
             compiled = self._local.compiled = self._compile(connection)
         args = [values[s] if isinstance(s, str) else s.value for s in compiled.slots]
-        with connection.cursor() as cursor:
-            cursor.execute(compiled.sql, args)
-            rows = cursor.fetchall()
+        rows = _execute(connection, compiled.sql, compiled.driver_sql, args, _fetchall)
         if compiled.converters:
             rows = list(compiled.compiler.apply_converters(rows, compiled.converters))
         objects = []
@@ -134,6 +176,7 @@ class _CompiledInsert:
     connection: Any
     compiler: Any
     sql: str
+    driver_sql: str
     returning: bool
 
 
@@ -161,7 +204,7 @@ class PrecompiledInsert:
         ((sql, params),) = compiler.as_sql()
         if len(params) != len(self._fields) + len(compiler.returning_params):
             raise ImproperlyConfigured(f"{self._model.__name__}: unexpected INSERT parameters")
-        return _CompiledInsert(connection, compiler, sql, returning)
+        return _CompiledInsert(connection, compiler, sql, _driver_sql(connection, sql), returning)
 
     def insert(self, obj) -> bool:
         connection = connections[DEFAULT_DB_ALIAS]
@@ -173,19 +216,27 @@ class PrecompiledInsert:
             compiler.prepare_value(field, compiler.pre_save_val(field, obj))
             for field in self._fields
         ]
-        with connection.cursor() as cursor:
-            cursor.execute(compiled.sql, [*params, *compiler.returning_params])
+        model = self._model
+
+        def inserted_pk(cursor):
             if compiled.returning:
                 row = connection.ops.fetch_returned_insert_columns(
                     cursor, compiler.returning_params
                 )
-                pk = row[0] if row else None
-            elif cursor.rowcount == 1:
-                pk = connection.ops.last_insert_id(
-                    cursor, self._model._meta.db_table, self._model._meta.pk.column
+                return row[0] if row else None
+            if cursor.rowcount == 1:
+                return connection.ops.last_insert_id(
+                    cursor, model._meta.db_table, model._meta.pk.column
                 )
-            else:
-                pk = None
+            return None
+
+        pk = _execute(
+            connection,
+            compiled.sql,
+            compiled.driver_sql,
+            [*params, *compiler.returning_params],
+            inserted_pk,
+        )
         if pk is None:
             return False
         obj.pk = pk
