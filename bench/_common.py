@@ -103,3 +103,75 @@ def gunicorn_stop(proc: subprocess.Popen | None) -> None:
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+    except OSError:
+        return []
+    return [int(p) for p in text.split()]
+
+
+def _server_socket_inode(client_port: int, server_port: int) -> str | None:
+    """The inode of the server's end of a loopback TCP connection (from /proc/net/tcp)."""
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            fields = line.split()
+            local_port = int(fields[1].rsplit(":", 1)[1], 16)
+            remote_port = int(fields[2].rsplit(":", 1)[1], 16)
+            if local_port == server_port and remote_port == client_port:
+                return fields[9]
+    return None
+
+
+def _owner_of_inode(inode: str, pids: list[int]) -> int | None:
+    target = f"socket:[{inode}]"
+    for pid in pids:
+        try:
+            fds = os.listdir(f"/proc/{pid}/fd")
+        except OSError:
+            continue
+        for fd in fds:
+            try:
+                if os.readlink(f"/proc/{pid}/fd/{fd}") == target:
+                    return pid
+            except OSError:
+                continue
+    return None
+
+
+def spread_connections(port: int, gunicorn: subprocess.Popen, count: int, *, tries: int = 200):
+    """`count` keep-alive connections to the server, spread over its workers as evenly as they
+    go (one per worker while there are workers left).
+
+    Which gunicorn worker accepts a connection is a race between them: left to chance, both of
+    two connections land on the same worker about half the time, and a two-worker server then
+    runs on one process (one GIL) and measures half its rate. Connections are opened until
+    each lands on a worker that has fewest; where /proc does not say who holds a socket,
+    they are left as they land. Each connection has served one GET /api/health."""
+    workers = _children(gunicorn.pid)
+    load = dict.fromkeys(workers, 0)
+    chosen: list[http.client.HTTPConnection] = []
+    for _ in range(tries):
+        if len(chosen) == count:
+            break
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        conn.request("GET", "/api/health")
+        conn.getresponse().read()
+        client_port = conn.sock.getsockname()[1]
+        inode = _server_socket_inode(client_port, port)
+        owner = _owner_of_inode(inode, workers) if inode and workers else None
+        if owner is None or load[owner] == min(load.values()):
+            if owner is not None:
+                load[owner] += 1
+            chosen.append(conn)
+        else:
+            conn.close()
+    while len(chosen) < count:  # could not place them: take what comes
+        chosen.append(http.client.HTTPConnection("127.0.0.1", port, timeout=30))
+    return chosen

@@ -9,7 +9,8 @@ same run, it measures:
 - raw didkit (through identity.crypto.didkit_adapter, in this process) signing and verifying
   the same credential the API issues, with 1 and with 2 threads;
 - POST /credentials/issue (JSON-LD and VC-JWT), POST /credentials/verify and GET /api/health
-  with `--clients` calls in flight (keep-alive connections).
+  with `--clients` calls in flight (keep-alive connections, spread over the gunicorn workers:
+  left to chance, two connections share one worker half the time and the rates halve).
 
 Goals (issue 3): API issuance >= 0.45 x raw issue rate with two calls in flight; API
 verification >= 0.5 x raw verify rate; VC-JWT issuance >= 0.4 x the trivial endpoint's rate.
@@ -36,7 +37,16 @@ import time
 import uuid
 from pathlib import Path
 
-from _common import ROOT, bench_env, free_port, gunicorn_start, gunicorn_stop, manage, wait_until_up
+from _common import (
+    ROOT,
+    bench_env,
+    free_port,
+    gunicorn_start,
+    gunicorn_stop,
+    manage,
+    spread_connections,
+    wait_until_up,
+)
 
 sys.path.insert(0, str(ROOT))
 GOALS = {"issue": 0.45, "verify": 0.5, "jwt_vs_health": 0.4}
@@ -72,14 +82,18 @@ def request(port, method, path, body=None, headers=None, conn=None):
 
 def rate(fn, *, seconds: float, threads: int) -> tuple[float, int]:
     """Calls per second of `fn()` run back to back by `threads` threads for `seconds`;
-    `fn` returns True on success. Returns (rate of successes, failures)."""
+    `fn` returns True on success. Returns (rate of successes, failures). An HTTP call
+    (`http_call`) gives each thread a keep-alive connection of its own, spread over the
+    server's workers."""
     counts = [0] * threads
     failures = [0] * threads
     start_barrier = threading.Barrier(threads + 1)
     end = [0.0]
+    connections = fn.connect(threads) if hasattr(fn, "connect") else []
+    calls = [fn(conn) for conn in connections] if connections else [fn] * threads
 
     def loop(i):
-        local = fn() if callable(fn) and getattr(fn, "per_thread", False) else fn
+        local = calls[i]
         start_barrier.wait()
         while time.perf_counter() < end[0]:
             if local():
@@ -96,22 +110,18 @@ def rate(fn, *, seconds: float, threads: int) -> tuple[float, int]:
     for w in workers:
         w.join()
     elapsed = time.perf_counter() - started
+    for conn in connections:
+        conn.close()
     return sum(counts) / elapsed, sum(failures)
 
 
-def per_thread(factory):
-    """Mark a factory: each thread calls it once to get its own callable (own connection)."""
-    factory.per_thread = True
-    return factory
+def http_call(server, method, path, body=None, headers=None, ok=(200,)):
+    """A call for `rate`: `server` is (port, gunicorn process)."""
+    port, gunicorn = server
+    payload = json.dumps(body).encode() if body is not None else None
+    all_headers = {"Content-Type": "application/json", **(headers or {})}
 
-
-def http_call(port, method, path, body=None, headers=None, ok=(200,)):
-    @per_thread
-    def factory():
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        payload = json.dumps(body).encode() if body is not None else None
-        all_headers = {"Content-Type": "application/json", **(headers or {})}
-
+    def with_connection(conn):
         def call() -> bool:
             nonlocal conn
             try:
@@ -126,7 +136,8 @@ def http_call(port, method, path, body=None, headers=None, ok=(200,)):
 
         return call
 
-    return factory
+    with_connection.connect = lambda n: spread_connections(port, gunicorn, n)
+    return with_connection
 
 
 def main() -> int:
@@ -159,6 +170,7 @@ def main() -> int:
         setup = json.loads(manage(env, "shell", "-c", SETUP, timeout=180).strip().splitlines()[-1])
         gunicorn = gunicorn_start(env, port=port, workers=options.workers, threads=options.threads)
         wait_until_up(port, gunicorn, timeout=60)
+        server = (port, gunicorn)
         auth = {"Authorization": f"Bearer {setup['key']}"}
         subject = {
             "id": setup["applicant"],
@@ -208,14 +220,14 @@ def main() -> int:
 
         s = options.seconds
         # warm-up: connections, caches, imports in every worker
-        rate(http_call(port, "GET", "/api/health"), seconds=1, threads=options.clients)
+        rate(http_call(server, "GET", "/api/health"), seconds=1, threads=options.clients)
         rate(
-            http_call(port, "POST", "/credentials/issue", issue_body("jwt"), auth, ok=(201,)),
+            http_call(server, "POST", "/credentials/issue", issue_body("jwt"), auth, ok=(201,)),
             seconds=1,
             threads=options.clients,
         )
         rate(
-            http_call(port, "POST", "/credentials/verify", {"verifiableCredential": issued}),
+            http_call(server, "POST", "/credentials/verify", {"verifiableCredential": issued}),
             seconds=1,
             threads=options.clients,
         )
@@ -227,17 +239,17 @@ def main() -> int:
             "raw_issue_2": (raw_issue, 2),
             "raw_verify": (raw_verify, 1),
             "raw_verify_2": (raw_verify, 2),
-            "health": (http_call(port, "GET", "/api/health"), n),
+            "health": (http_call(server, "GET", "/api/health"), n),
             "api_issue": (
-                http_call(port, "POST", "/credentials/issue", issue_body("ldp"), auth, ok=(201,)),
+                http_call(server, "POST", "/credentials/issue", issue_body("ldp"), auth, ok=(201,)),
                 n,
             ),
             "api_issue_jwt": (
-                http_call(port, "POST", "/credentials/issue", issue_body("jwt"), auth, ok=(201,)),
+                http_call(server, "POST", "/credentials/issue", issue_body("jwt"), auth, ok=(201,)),
                 n,
             ),
             "api_verify": (
-                http_call(port, "POST", "/credentials/verify", {"verifiableCredential": issued}),
+                http_call(server, "POST", "/credentials/verify", {"verifiableCredential": issued}),
                 n,
             ),
         }
