@@ -29,10 +29,11 @@ import sqlite3
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
-from django.db import DEFAULT_DB_ALIAS, connections
+from django.db import DEFAULT_DB_ALIAS, connections, models
 from django.db.backends.sqlite3.base import FORMAT_QMARK_REGEX
 from django.db.models import QuerySet
 from django.db.models.constants import OnConflict
@@ -178,6 +179,48 @@ class _CompiledInsert:
     sql: str
     driver_sql: str
     returning: bool
+    # per field: (field, attname, how its value is prepared: _AS_IS_STR, _AS_IS_INT, _DATETIME
+    # or _DJANGO)
+    fields: tuple
+
+
+_AS_IS_STR, _AS_IS_INT, _DATETIME, _DJANGO = range(4)
+_INTEGER_FIELDS = (
+    models.IntegerField,
+    models.BigIntegerField,
+    models.SmallIntegerField,
+    models.PositiveIntegerField,
+    models.PositiveBigIntegerField,
+    models.PositiveSmallIntegerField,
+    models.AutoField,
+    models.BigAutoField,
+)
+
+
+def _taken_as_is(value, preparation: int, field) -> bool:
+    if value is None:
+        return field.null
+    kind = type(value)  # exactly: a bool is no int here, a str subclass no str
+    return (preparation == _AS_IS_STR and kind is str) or (
+        preparation == _AS_IS_INT and kind is int
+    )
+
+
+def _preparation(field) -> int:
+    """How an INSERT prepares this field's value. Django's preparation (`pre_save`, then
+    `get_db_prep_save`) costs microseconds per field; for these exact field classes it returns a
+    `str` or `int` value as it is, and an aware datetime as the backend adapts it. Anything
+    else (JSON, IP addresses, booleans, auto_now, subclasses) keeps Django's own preparation."""
+    kind = type(field)
+    if kind in (models.CharField, models.TextField):
+        return _AS_IS_STR
+    if kind in _INTEGER_FIELDS:
+        return _AS_IS_INT
+    if kind is models.ForeignKey and type(field.target_field) in _INTEGER_FIELDS:
+        return _AS_IS_INT
+    if kind is models.DateTimeField and not (field.auto_now or field.auto_now_add):
+        return _DATETIME
+    return _DJANGO
 
 
 class PrecompiledInsert:
@@ -204,7 +247,14 @@ class PrecompiledInsert:
         ((sql, params),) = compiler.as_sql()
         if len(params) != len(self._fields) + len(compiler.returning_params):
             raise ImproperlyConfigured(f"{self._model.__name__}: unexpected INSERT parameters")
-        return _CompiledInsert(connection, compiler, sql, _driver_sql(connection, sql), returning)
+        return _CompiledInsert(
+            connection,
+            compiler,
+            sql,
+            _driver_sql(connection, sql),
+            returning,
+            tuple((f, f.attname, _preparation(f)) for f in self._fields),
+        )
 
     def insert(self, obj) -> bool:
         connection = connections[DEFAULT_DB_ALIAS]
@@ -212,10 +262,16 @@ class PrecompiledInsert:
         if compiled is None or compiled.connection is not connection:
             compiled = self._local.compiled = self._compile(connection, obj)
         compiler = compiled.compiler
-        params = [
-            compiler.prepare_value(field, compiler.pre_save_val(field, obj))
-            for field in self._fields
-        ]
+        adapt_datetime = connection.ops.adapt_datetimefield_value
+        params = []
+        for field, attname, preparation in compiled.fields:
+            value = getattr(obj, attname)
+            if preparation == _DJANGO or not _taken_as_is(value, preparation, field):
+                if preparation == _DATETIME and type(value) is datetime and value.tzinfo:
+                    value = adapt_datetime(value)
+                else:
+                    value = compiler.prepare_value(field, compiler.pre_save_val(field, obj))
+            params.append(value)
         model = self._model
 
         def inserted_pk(cursor):

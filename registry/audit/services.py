@@ -54,7 +54,12 @@ def _client_ip(request) -> str | None:
         return None
 
 
+_JSON_SCALARS = (str, int, float, bool, type(None))
+
+
 def _jsonable(data: dict | None) -> dict:
+    if data and all(type(k) is str and type(v) in _JSON_SCALARS for k, v in data.items()):
+        return dict(data)  # already JSON, as most audit data is: no round trip
     return json.loads(json.dumps(data or {}, cls=DjangoJSONEncoder, default=str))
 
 

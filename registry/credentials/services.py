@@ -93,7 +93,9 @@ def _accreditation_refusal(*, issuer: Participant, credential_type: str, at: dat
     """Empty if `issuer` may issue `credential_type` at `at`, else the reason."""
     from registry.trust.services import accreditation_check
 
-    verdict = accreditation_check(issuer=issuer, credential_type=credential_type, at=at)
+    verdict = accreditation_check(
+        issuer=issuer, credential_type=credential_type, at=at, explain=False
+    )
     return "" if verdict.authorized else (verdict.reason or "not accredited")
 
 

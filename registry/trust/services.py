@@ -146,11 +146,17 @@ _ACCREDITATIONS_OF = PrecompiledQuery(
 
 
 def accreditation_check(
-    *, issuer: Participant, credential_type: str, at: datetime | None = None
+    *,
+    issuer: Participant,
+    credential_type: str,
+    at: datetime | None = None,
+    explain: bool = True,
 ) -> AccreditationVerdict:
     """Was `issuer` accredited (with its whole chain up to the root) for `credential_type` at
     `at` (default: now)? Verify a credential with `at` = its issuance time: it keeps verifying
-    after the accreditation ends, and the verdict's `ended_at` says when it did."""
+    after the accreditation ends, and the verdict's `ended_at` says when it did. With
+    `explain=False` (issuance, which only needs the yes) a yes comes without its reason,
+    `ended_at` and chain; a no is always explained."""
     now = timezone.now()
     at = at or now
     candidates = [
@@ -172,6 +178,10 @@ def accreditation_check(
     for acc in candidates:
         chain = _chain_of(acc)
         problem = _chain_problem(chain, credential_type, at)
+        if problem is None and not explain:
+            return AccreditationVerdict(
+                authorized=True, code="accredited", reason="", accreditation=acc
+            )
         if problem is None:
             return AccreditationVerdict(
                 authorized=True,

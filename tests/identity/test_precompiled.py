@@ -2,14 +2,14 @@
 and counted like any query when Django logs queries. Runs on the suite's database (PostgreSQL
 in CI, SQLite by default)."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from django.db import IntegrityError, connection, transaction
 from django.db.transaction import TransactionManagementError
 from django.test.utils import CaptureQueriesContext
 
-from identity.models import Did
+from identity.models import Did, DidKey
 from identity.precompiled import PrecompiledInsert, PrecompiledQuery
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -20,6 +20,7 @@ DID_BY_PATH = PrecompiledQuery(
 )
 DID_INSERT = PrecompiledInsert(Did)
 DID_INSERT_OR_IGNORE = PrecompiledInsert(Did, ignore_conflicts=True)
+KEY_INSERT = PrecompiledInsert(DidKey)
 AT = datetime(2026, 12, 3, 9, 30, 15, 123456, tzinfo=UTC)
 
 
@@ -52,6 +53,30 @@ def test_rows_read_and_written_match_the_orm():
     )
     assert read.created_at.tzinfo is not None
     assert DID_BY_PATH.first(path="offices:none") is None
+
+
+def test_every_kind_of_column_is_written_as_the_orm_writes_it():
+    did = _did("offices:qt")
+    assert DID_INSERT.insert(did)
+    paris = timezone(timedelta(hours=1))
+    key = DidKey(
+        did_id=did.pk,  # a foreign key
+        number=3,  # an integer
+        did_key="did:key:z6MkExample",
+        public_key_multibase="z6MkExample",
+        private_key_ciphertext=b"\x00\x01sealed",  # binary: Django's own preparation
+        master_key_id="ring-1",
+        activated_at=datetime(2026, 12, 3, 10, 0, 0, 5, tzinfo=paris),  # not UTC
+        retired_at=None,  # a NULL
+    )
+    assert KEY_INSERT.insert(key)
+    stored = DidKey.objects.get(pk=key.pk)
+    assert stored.did_id == did.pk
+    assert stored.number == 3
+    assert bytes(stored.private_key_ciphertext) == b"\x00\x01sealed"
+    assert stored.activated_at == datetime(2026, 12, 3, 9, 0, 0, 5, tzinfo=UTC)
+    assert stored.retired_at is None
+    assert stored.compromised_at is None
 
 
 def test_values_are_bound_never_spliced_into_the_sql():

@@ -48,6 +48,18 @@ def test_api_key_actor_carries_its_office():
     )
 
 
+def test_data_is_stored_as_json_whatever_its_values():
+    at = timezone.now()
+    flat = audit_record(actor=None, action="t.flat", target="x", data={"a": "b", "n": 1, "z": None})
+    rich = audit_record(
+        actor=None, action="t.rich", target="x", data={"at": at, "nested": {"list": (1, 2)}}
+    )
+    flat.refresh_from_db()
+    rich.refresh_from_db()
+    assert flat.data == {"a": "b", "n": 1, "z": None}
+    assert rich.data == {"at": str(at), "nested": {"list": [1, 2]}}
+
+
 def test_no_update_or_delete_path():
     event = audit_record(actor=None, action="x.y", target="t")
     event.action = "changed"

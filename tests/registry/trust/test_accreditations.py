@@ -53,6 +53,27 @@ def test_root_accreditation_authorises_its_types_only(ep, ep_root):
     assert "IPMandateCredential" in verdict.reason
 
 
+def test_an_unexplained_check_gives_the_same_verdicts(ep, ep_root, bar):
+    now = timezone.now()
+    quick = accreditation_check(issuer=ep, credential_type=APPLICANT, at=now, explain=False)
+    assert quick.authorized
+    assert quick.accreditation == ep_root
+    # a refusal is explained all the same: the issuance API shows its reason
+    for issuer, credential_type in [(ep, "IPMandateCredential"), (bar, REPRESENTATIVE)]:
+        quick = accreditation_check(
+            issuer=issuer, credential_type=credential_type, at=now, explain=False
+        )
+        full = accreditation_check(issuer=issuer, credential_type=credential_type, at=now)
+        assert not quick.authorized
+        assert (quick.code, quick.reason) == (full.code, full.reason)
+    accreditation_suspend(accreditation=ep_root, reason="audit")
+    quick = accreditation_check(
+        issuer=ep, credential_type=APPLICANT, at=timezone.now(), explain=False
+    )
+    assert not quick.authorized
+    assert quick.code == "suspended"
+
+
 def test_root_accreditation_issues_an_office_accreditation_credential(
     accreditation_credentials, ep
 ):
