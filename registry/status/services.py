@@ -93,10 +93,14 @@ def _issuer_did_row(issuer) -> Did:
     return did
 
 
+# Read on every issuance: a TextChoices' `.values` rebuilds its list from the enum each time.
+_PURPOSES = tuple(StatusPurpose.values)
+
+
 def _check_purpose(purpose: str) -> str:
-    if purpose not in StatusPurpose.values:
+    if purpose not in _PURPOSES:
         raise StatusInvalidInput(
-            f"statusPurpose must be one of {', '.join(StatusPurpose.values)}, not {str(purpose)[:40]!r}"
+            f"statusPurpose must be one of {', '.join(_PURPOSES)}, not {str(purpose)[:40]!r}"
         )
     return purpose
 

@@ -38,6 +38,9 @@ ENTRY_TYPE = "StatusList2021Entry"
 LIST_TYPE = "StatusList2021Credential"
 _MAX_CACHED_LISTS = 256
 
+# Read on every status check: a TextChoices' `.values` rebuilds its list each time.
+_PURPOSES = tuple(StatusPurpose.values)
+
 
 @dataclass(frozen=True)
 class StatusCheckResult:
@@ -223,7 +226,7 @@ def _check_entry(status: object, issuer_did_key: str) -> StatusCheckResult:
             f"credentialStatus type must be {ENTRY_TYPE}, not {str(status.get('type'))[:60]!r}",
         )
     purpose = status.get("statusPurpose")
-    if purpose not in StatusPurpose.values:
+    if purpose not in _PURPOSES:
         return _fail("statusEntryInvalid", f"unknown statusPurpose {str(purpose)[:40]!r}")
     raw_index = status.get("statusListIndex")
     if isinstance(raw_index, bool) or not isinstance(raw_index, str | int):
