@@ -37,8 +37,14 @@ from django.db import DEFAULT_DB_ALIAS, connections, models
 from django.db.backends.sqlite3.base import FORMAT_QMARK_REGEX
 from django.db.models import QuerySet
 from django.db.models.constants import OnConflict
-from django.db.models.query import get_related_populators
+from django.db.models.query import (
+    FlatValuesListIterable,
+    ModelIterable,
+    ValuesListIterable,
+    get_related_populators,
+)
 from django.db.models.sql.subqueries import InsertQuery
+from django.db.transaction import TransactionManagementError
 
 
 @dataclass(frozen=True)
@@ -86,7 +92,9 @@ class _Compiled:
     sql: str
     driver_sql: str
     slots: tuple  # per SQL parameter: a parameter name, or a _Constant
-    model: type
+    for_update: bool  # SELECT ... FOR UPDATE: refused outside a transaction, as Django does
+    model: type | None  # None: a values_list() query, whose rows are returned as they are
+    flat: bool  # values_list(..., flat=True): each row's one value
     init_list: list[str]
     start: int
     end: int
@@ -104,7 +112,8 @@ def _sentinel(name: str, kind: type, position: int):
 
 
 class PrecompiledQuery:
-    """`build(**params)` returns a QuerySet of model instances (select_related allowed); each
+    """`build(**params)` returns a QuerySet of model instances (select_related and
+    select_for_update allowed) or a `values_list()` (rows as tuples, or values when flat); each
     parameter is declared with its type (str or int) and must reach the SQL unchanged (exact
     lookups, not `icontains`). `all(**values)` / `first(**values)` run it on the default
     database (the project has one; routers are not consulted)."""
@@ -131,20 +140,33 @@ class PrecompiledQuery:
         if missing:
             raise ImproperlyConfigured(f"precompiled parameters not in the SQL: {sorted(missing)}")
         select, klass_info = compiler.select, compiler.klass_info
-        start, end = klass_info["select_fields"][0], klass_info["select_fields"][-1] + 1
         fields = [column[0] for column in select[: compiler.col_count]]
+        common = {
+            "connection": connection,
+            "compiler": compiler,
+            "sql": sql,
+            "driver_sql": _driver_sql(connection, sql),
+            "slots": tuple(slots),
+            "converters": compiler.get_converters(fields),
+            "for_update": bool(queryset.query.select_for_update),
+        }
+        iterable = queryset._iterable_class
+        if iterable in (ValuesListIterable, FlatValuesListIterable):
+            flat = iterable is FlatValuesListIterable
+            return _Compiled(
+                **common, model=None, flat=flat, init_list=[], start=0, end=0, populators=[]
+            )
+        if iterable is not ModelIterable:
+            raise ImproperlyConfigured("precompiled queries return instances or values_list()")
+        start, end = klass_info["select_fields"][0], klass_info["select_fields"][-1] + 1
         return _Compiled(
-            connection=connection,
-            compiler=compiler,
-            sql=sql,
-            driver_sql=_driver_sql(connection, sql),
-            slots=tuple(slots),
+            **common,
             model=klass_info["model"],
+            flat=False,
             init_list=[column[0].target.attname for column in select[start:end]],
             start=start,
             end=end,
             populators=get_related_populators(klass_info, select, connection.alias),
-            converters=compiler.get_converters(fields),
         )
 
     def all(self, **values) -> list:
@@ -152,10 +174,16 @@ class PrecompiledQuery:
         compiled = getattr(self._local, "compiled", None)
         if compiled is None or compiled.connection is not connection:
             compiled = self._local.compiled = self._compile(connection)
+        if compiled.for_update and connection.get_autocommit():
+            raise TransactionManagementError(
+                "select_for_update cannot be used outside of a transaction."
+            )
         args = [values[s] if isinstance(s, str) else s.value for s in compiled.slots]
         rows = _execute(connection, compiled.sql, compiled.driver_sql, args, _fetchall)
         if compiled.converters:
             rows = list(compiled.compiler.apply_converters(rows, compiled.converters))
+        if compiled.model is None:
+            return [row[0] for row in rows] if compiled.flat else [tuple(row) for row in rows]
         objects = []
         for row in rows:
             obj = compiled.model.from_db(
@@ -167,7 +195,8 @@ class PrecompiledQuery:
         return objects
 
     def first(self, **values):
-        """The first instance, or None (give the queryset its ordering and a [:1] slice)."""
+        """The first instance (or row), or None (give the queryset its ordering and a [:1]
+        slice)."""
         objects = self.all(**values)
         return objects[0] if objects else None
 

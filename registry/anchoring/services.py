@@ -25,6 +25,7 @@ from django.utils import timezone
 
 from identity.crypto.keys import public_bytes_from_did_key
 from identity.models import DidKey
+from identity.precompiled import PrecompiledInsert, PrecompiledQuery
 from identity.services import did_signing_key, registry_did_ensure
 
 from . import merkle, note
@@ -59,6 +60,16 @@ def leaf_entry(*, kind: str, key: str, data: dict) -> bytes:
     return entry
 
 
+# Every anchoring runs these (identity.precompiled): compiled once, read every time.
+_LEAF_BY_KIND_KEY = PrecompiledQuery(
+    lambda kind, key: LogLeaf.objects.filter(kind=kind, key=key).order_by(),
+    kind=str,
+    key=str,
+)
+_HEAD_LOCKED = PrecompiledQuery(lambda: LogHead.objects.select_for_update().filter(pk=1))
+_LEAF_INSERT = PrecompiledInsert(LogLeaf)
+
+
 def anchor_record(*, kind: str, key: str, data: dict) -> LogLeaf:
     """Anchor `data` under (kind, key) and return its leaf.
 
@@ -68,13 +79,13 @@ def anchor_record(*, kind: str, key: str, data: dict) -> LogLeaf:
     short) and under concurrency from any number of processes.
     """
     entry = leaf_entry(kind=kind, key=key, data=data)
-    existing = LogLeaf.objects.filter(kind=kind, key=key).first()
+    existing = _LEAF_BY_KIND_KEY.first(kind=kind, key=key)
     if existing is not None:
         return _same_or_warn(existing, entry)
     with transaction.atomic():
         head = _lock_head()
         # Re-check under the lock: a concurrent caller may have anchored it meanwhile.
-        existing = LogLeaf.objects.filter(kind=kind, key=key).first()
+        existing = _LEAF_BY_KIND_KEY.first(kind=kind, key=key)
         if existing is not None:
             return _same_or_warn(existing, entry)
         leaf = log_backend().append_locked(head=head, kind=kind, key=key, entry=entry)
@@ -91,15 +102,15 @@ def _same_or_warn(leaf: LogLeaf, entry: bytes) -> LogLeaf:
 
 
 def _lock_head() -> LogHead:
+    head = _HEAD_LOCKED.first()
+    if head is not None:
+        return head
     try:
-        return LogHead.objects.select_for_update().get(pk=1)
-    except LogHead.DoesNotExist:
-        try:
-            with transaction.atomic():
-                LogHead.objects.create(pk=1, size=0, frontier=[])
-        except IntegrityError:  # created concurrently
-            pass
-        return LogHead.objects.select_for_update().get(pk=1)
+        with transaction.atomic():
+            LogHead.objects.create(pk=1, size=0, frontier=[])
+    except IntegrityError:  # created concurrently
+        pass
+    return LogHead.objects.select_for_update().get(pk=1)
 
 
 def log_append_locked(*, head: LogHead, kind: str, key: str, entry: bytes) -> LogLeaf:
@@ -109,7 +120,7 @@ def log_append_locked(*, head: LogHead, kind: str, key: str, entry: bytes) -> Lo
     index = head.size
     leaf_hash = merkle.leaf_hash(entry)
     completed = merkle.frontier_push(frontier, index, leaf_hash)
-    leaf = LogLeaf.objects.create(
+    leaf = LogLeaf(
         index=index,
         kind=kind,
         key=key,
@@ -117,6 +128,7 @@ def log_append_locked(*, head: LogHead, kind: str, key: str, entry: bytes) -> Lo
         leaf_hash=leaf_hash.hex(),
         created_at=now,
     )
+    _LEAF_INSERT.insert(leaf)
     if completed:
         LogSubtree.objects.bulk_create(
             [LogSubtree(level=lv, index=ix, hash=h.hex()) for lv, ix, h in completed]

@@ -546,30 +546,53 @@ def status_list_anchor_data(version: StatusListVersion) -> dict:
     }
 
 
+# The publish path runs these on every status change (identity.precompiled): compiled once,
+# read every time.
+_LIST_LOCKED = PrecompiledQuery(
+    lambda list_id: (
+        StatusList.objects.select_for_update().select_related("issuer").filter(pk=list_id)
+    ),
+    list_id=int,
+)
+_PENDING_OUTBOX = PrecompiledQuery(
+    lambda list_id: (
+        StatusOutbox.objects.filter(status_list_id=list_id, published_at__isnull=True)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    ),
+    list_id=int,
+)
+_LAST_VERSION = PrecompiledQuery(
+    lambda list_id: (
+        StatusListVersion.objects.filter(status_list_id=list_id)
+        .order_by("-version")
+        .values_list("version", flat=True)[:1]
+    ),
+    list_id=int,
+)
+_SET_INDEXES = PrecompiledQuery(
+    lambda list_id: (
+        StatusEntry.objects.filter(status_list_id=list_id)
+        .exclude(state=StatusEntry.State.ACTIVE)
+        .order_by()
+        .values_list("index", flat=True)
+    ),
+    list_id=int,
+)
+_VERSION_INSERT = PrecompiledInsert(StatusListVersion)
+
+
 def _publish_locked(status_list: StatusList) -> StatusListVersion | None:
     """Publish the list as the entries now stand; the caller holds the list's lock and the
     transaction. Returns None when there is nothing new to publish."""
-    pending = list(
-        StatusOutbox.objects.filter(status_list=status_list, published_at__isnull=True)
-        .order_by("pk")
-        .values_list("pk", flat=True)
-    )
-    last_number = (
-        StatusListVersion.objects.filter(status_list=status_list)
-        .order_by("-version")
-        .values_list("version", flat=True)
-        .first()
-    )
+    pending = _PENDING_OUTBOX.all(list_id=status_list.pk)
+    last_number = _LAST_VERSION.first(list_id=status_list.pk)
     if last_number is not None and not pending:
         return None
     # Read the entries after the outbox: every change whose outbox row we took is committed, so
     # it is in these bits. A change committed in between is in the bits too and is published
     # again with its own row next time: harmless.
-    set_indexes = list(
-        StatusEntry.objects.filter(status_list=status_list)
-        .exclude(state=StatusEntry.State.ACTIVE)
-        .values_list("index", flat=True)
-    )
+    set_indexes = _SET_INDEXES.all(list_id=status_list.pk)
     bits = bits_from_indexes(set_indexes, status_list.size)
     key, pair = did_signing_key(status_list.issuer.did)
     now = timezone.now()
@@ -591,7 +614,7 @@ def _publish_locked(status_list: StatusList) -> StatusListVersion | None:
     )
     # Anchored in this same transaction: the version and its leaf commit (or vanish) together.
     version.anchor_leaf_index = _anchor(version)
-    version.save(force_insert=True)
+    _VERSION_INSERT.insert(version)
     # The claim: exactly the rows read above, still pending. We hold the list's lock, so no one
     # else can have taken them; a mismatch means something is badly wrong: roll back.
     claimed = StatusOutbox.objects.filter(pk__in=pending, published_at__isnull=True).update(
@@ -626,12 +649,7 @@ def status_list_publish(*, status_list_id: int) -> StatusListVersion | None:
     """Publish (re-encode, sign, store, anchor) the list if it has unpublished changes.
     Idempotent: a second run with nothing pending publishes nothing."""
     with transaction.atomic():
-        status_list = (
-            StatusList.objects.select_for_update()
-            .select_related("issuer")
-            .filter(pk=status_list_id)
-            .first()
-        )
+        status_list = _LIST_LOCKED.first(list_id=status_list_id)
         if status_list is None:
             logger.warning("status list %s does not exist", status_list_id)
             return None

@@ -124,3 +124,31 @@ def test_statements_are_counted_when_django_logs_queries():
     assert len(queries) == 2
     assert "INSERT" in queries[0]["sql"].upper()
     assert "offices:qu" in queries[1]["sql"]
+
+
+PATHS_OF = PrecompiledQuery(
+    lambda after: Did.objects.filter(did__gt=after).order_by("path").values_list("path", flat=True),
+    after=str,
+)
+ROWS_OF = PrecompiledQuery(
+    lambda path: Did.objects.filter(path=path).values_list("did", "created_at"), path=str
+)
+DID_LOCKED = PrecompiledQuery(
+    lambda path: Did.objects.select_for_update().filter(path=path), path=str
+)
+
+
+def test_values_lists_come_back_as_the_orm_gives_them():
+    for name in ("offices:qb", "offices:qa"):
+        DID_INSERT.insert(_did(name))
+    assert PATHS_OF.all(after="did:web:example.org:") == ["offices:qa", "offices:qb"]
+    assert PATHS_OF.first(after="did:web:zz") is None
+    assert ROWS_OF.all(path="offices:qa") == [("did:web:example.org:offices:qa", AT)]
+
+
+def test_a_locking_read_is_refused_outside_a_transaction():
+    DID_INSERT.insert(_did("offices:qc"))
+    with transaction.atomic():
+        assert DID_LOCKED.first(path="offices:qc").path == "offices:qc"
+    with pytest.raises(TransactionManagementError):
+        DID_LOCKED.first(path="offices:qc")
