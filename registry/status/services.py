@@ -331,6 +331,21 @@ def _audit(*, actor, action: str, target: str, data: dict, request=None, issuer=
     )
 
 
+# Every status change runs these (identity.precompiled): compiled once, read every time.
+_ENTRY_LOCKED = PrecompiledQuery(
+    lambda credential_id, issuer_id: (
+        StatusEntry.objects.select_for_update()
+        .select_related("status_list")
+        .filter(credential_id=credential_id, status_list__issuer_id=issuer_id)
+        .order_by()[:1]
+    ),
+    credential_id=str,
+    issuer_id=int,
+)
+_CHANGE_INSERT = PrecompiledInsert(StatusChange)
+_OUTBOX_INSERT = PrecompiledInsert(StatusOutbox)
+
+
 @transaction.atomic
 def credential_status_change(
     *,
@@ -357,12 +372,7 @@ def credential_status_change(
         raise StatusInvalidInput("reason is longer than 500 characters")
     # A Participant's did_id spares a query; anything else is looked up.
     issuer_did_id = getattr(issuer, "did_id", None) or _issuer_did_row(issuer).pk
-    entry = (
-        StatusEntry.objects.select_for_update()
-        .select_related("status_list")
-        .filter(credential_id=credential_id, status_list__issuer_id=issuer_did_id)
-        .first()
-    )
+    entry = _ENTRY_LOCKED.first(credential_id=credential_id, issuer_id=issuer_did_id)
     if entry is None:
         raise CredentialStatusNotFound(f"no credential {credential_id[:100]!r} of this issuer")
     if action == "suspend" and entry.purpose != StatusPurpose.SUSPENSION:
@@ -382,7 +392,7 @@ def credential_status_change(
     entry.reason = reason
     entry.updated_at = now
     entry.save(update_fields=["state", "reason", "updated_at"])
-    change = StatusChange.objects.create(
+    change = StatusChange(
         entry=entry,
         action=action,
         from_state=old_state,
@@ -391,7 +401,10 @@ def credential_status_change(
         actor=_actor_label(actor),
         at=now,
     )
-    StatusOutbox.objects.create(status_list=entry.status_list, change=change, created_at=now)
+    _CHANGE_INSERT.insert(change)
+    _OUTBOX_INSERT.insert(
+        StatusOutbox(status_list=entry.status_list, change=change, created_at=now)
+    )
     _audit(
         actor=actor,
         action=f"credential.{action}",
