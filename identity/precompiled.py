@@ -328,3 +328,42 @@ class PrecompiledInsert:
         obj._state.adding = False
         obj._state.db = connection.alias
         return True
+
+
+class PrecompiledUpdate:
+    """`UPDATE <table> SET <fields> WHERE pk = <obj.pk>` for one instance, the SQL built once per
+    connection; values go through each field's own `get_db_prep_save`, as `save(update_fields=)`
+    does (without its signals). Returns the number of rows updated (0 or 1)."""
+
+    def __init__(self, model: type, fields: list[str]):
+        self._model = model
+        self._fields = [model._meta.get_field(name) for name in fields]
+        self._local = threading.local()
+
+    def _sql(self, connection) -> tuple:
+        quote = connection.ops.quote_name
+        meta = self._model._meta
+        # Identifiers from the model's metadata, quoted by the backend; values are parameters.
+        sql = "UPDATE {} SET {} WHERE {} = %s".format(  # noqa: S608
+            quote(meta.db_table),
+            ", ".join(f"{quote(field.column)} = %s" for field in self._fields),
+            quote(meta.pk.column),
+        )
+        return connection, sql, _driver_sql(connection, sql)
+
+    def update(self, obj) -> int:
+        connection = connections[DEFAULT_DB_ALIAS]
+        compiled = getattr(self._local, "compiled", None)
+        if compiled is None or compiled[0] is not connection:
+            compiled = self._local.compiled = self._sql(connection)
+        _, sql, driver_sql = compiled
+        params = [
+            field.get_db_prep_save(getattr(obj, field.attname), connection)
+            for field in self._fields
+        ]
+        params.append(self._model._meta.pk.get_db_prep_save(obj.pk, connection))
+        return _execute(connection, sql, driver_sql, params, _rowcount)
+
+
+def _rowcount(cursor) -> int:
+    return cursor.rowcount

@@ -25,7 +25,7 @@ from django.utils import timezone
 
 from identity.crypto.keys import public_bytes_from_did_key
 from identity.models import DidKey
-from identity.precompiled import PrecompiledInsert, PrecompiledQuery
+from identity.precompiled import PrecompiledInsert, PrecompiledQuery, PrecompiledUpdate
 from identity.services import did_signing_key, registry_did_ensure
 
 from . import merkle, note
@@ -68,6 +68,7 @@ _LEAF_BY_KIND_KEY = PrecompiledQuery(
 )
 _HEAD_LOCKED = PrecompiledQuery(lambda: LogHead.objects.select_for_update().filter(pk=1))
 _LEAF_INSERT = PrecompiledInsert(LogLeaf)
+_HEAD_UPDATE = PrecompiledUpdate(LogHead, ["size", "frontier", "updated_at"])
 
 
 def anchor_record(*, kind: str, key: str, data: dict) -> LogLeaf:
@@ -136,7 +137,7 @@ def log_append_locked(*, head: LogHead, kind: str, key: str, entry: bytes) -> Lo
     head.size = index + 1
     head.frontier = [h.hex() for h in frontier]
     head.updated_at = now
-    head.save(update_fields=["size", "frontier", "updated_at"])
+    _HEAD_UPDATE.update(head)
     return leaf
 
 

@@ -10,7 +10,7 @@ from django.db.transaction import TransactionManagementError
 from django.test.utils import CaptureQueriesContext
 
 from identity.models import Did, DidKey
-from identity.precompiled import PrecompiledInsert, PrecompiledQuery
+from identity.precompiled import PrecompiledInsert, PrecompiledQuery, PrecompiledUpdate
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -152,3 +152,23 @@ def test_a_locking_read_is_refused_outside_a_transaction():
         assert DID_LOCKED.first(path="offices:qc").path == "offices:qc"
     with pytest.raises(TransactionManagementError):
         DID_LOCKED.first(path="offices:qc")
+
+
+DID_UPDATE = PrecompiledUpdate(Did, ["services", "updated_at", "deactivated_at"])
+
+
+def test_an_update_writes_the_named_fields_only():
+    did = _did("offices:qd")
+    DID_INSERT.insert(did)
+    later = AT + timedelta(days=1)
+    did.services = [{"id": "#new", "type": "LinkedDomains", "serviceEndpoint": "https://y.org"}]
+    did.updated_at = later
+    did.deactivated_at = later
+    did.path = "offices:not-written"  # not among the updated fields
+    assert DID_UPDATE.update(did) == 1
+    stored = Did.objects.get(pk=did.pk)
+    assert stored.services == did.services
+    assert (stored.updated_at, stored.deactivated_at) == (later, later)
+    assert stored.path == "offices:qd"
+    did.pk = did.pk + 1000
+    assert DID_UPDATE.update(did) == 0
