@@ -315,7 +315,7 @@ def main(argv=None) -> int:
         publish = publish_benchmark(rounds=args.rounds, eager=eager, tmp=tmp)
         verify = verify_benchmark(seconds=args.verify_seconds, office=publish["office"])
         merkle = _merkle_module()
-        root = merkle.merkle_root_benchmark(65_536, repeat=3)
+        root = merkle.merkle_root_benchmark(65_536, repeat=7)
         proof = merkle.inclusion_proof_benchmark(100_000)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
