@@ -85,6 +85,15 @@ def _fetchall(cursor) -> list:
     return cursor.fetchall()
 
 
+def _compiled_for(local, connection, compile_: Callable):
+    """This thread's compiled statement for `connection`, compiled on first use (and again
+    when Django has opened a new connection)."""
+    compiled = getattr(local, "compiled", None)
+    if compiled is None or compiled.connection is not connection:
+        compiled = local.compiled = compile_(connection)
+    return compiled
+
+
 @dataclass(frozen=True)
 class _Compiled:
     connection: Any
@@ -171,9 +180,7 @@ class PrecompiledQuery:
 
     def all(self, **values) -> list:
         connection = connections[DEFAULT_DB_ALIAS]
-        compiled = getattr(self._local, "compiled", None)
-        if compiled is None or compiled.connection is not connection:
-            compiled = self._local.compiled = self._compile(connection)
+        compiled = _compiled_for(self._local, connection, self._compile)
         if compiled.for_update and connection.get_autocommit():
             raise TransactionManagementError(
                 "select_for_update cannot be used outside of a transaction."
@@ -287,9 +294,7 @@ class PrecompiledInsert:
 
     def insert(self, obj) -> bool:
         connection = connections[DEFAULT_DB_ALIAS]
-        compiled = getattr(self._local, "compiled", None)
-        if compiled is None or compiled.connection is not connection:
-            compiled = self._local.compiled = self._compile(connection, obj)
+        compiled = _compiled_for(self._local, connection, lambda c: self._compile(c, obj))
         compiler = compiled.compiler
         adapt_datetime = connection.ops.adapt_datetimefield_value
         params = []
@@ -330,6 +335,13 @@ class PrecompiledInsert:
         return True
 
 
+@dataclass(frozen=True)
+class _CompiledUpdate:
+    connection: Any
+    sql: str
+    driver_sql: str
+
+
 class PrecompiledUpdate:
     """`UPDATE <table> SET <fields> WHERE pk = <obj.pk>` for one instance, the SQL built once per
     connection; values go through each field's own `get_db_prep_save`, as `save(update_fields=)`
@@ -340,7 +352,7 @@ class PrecompiledUpdate:
         self._fields = [model._meta.get_field(name) for name in fields]
         self._local = threading.local()
 
-    def _sql(self, connection) -> tuple:
+    def _compile(self, connection) -> _CompiledUpdate:
         quote = connection.ops.quote_name
         meta = self._model._meta
         # Identifiers from the model's metadata, quoted by the backend; values are parameters.
@@ -349,20 +361,17 @@ class PrecompiledUpdate:
             ", ".join(f"{quote(field.column)} = %s" for field in self._fields),
             quote(meta.pk.column),
         )
-        return connection, sql, _driver_sql(connection, sql)
+        return _CompiledUpdate(connection, sql, _driver_sql(connection, sql))
 
     def update(self, obj) -> int:
         connection = connections[DEFAULT_DB_ALIAS]
-        compiled = getattr(self._local, "compiled", None)
-        if compiled is None or compiled[0] is not connection:
-            compiled = self._local.compiled = self._sql(connection)
-        _, sql, driver_sql = compiled
+        compiled = _compiled_for(self._local, connection, self._compile)
         params = [
             field.get_db_prep_save(getattr(obj, field.attname), connection)
             for field in self._fields
         ]
         params.append(self._model._meta.pk.get_db_prep_save(obj.pk, connection))
-        return _execute(connection, sql, driver_sql, params, _rowcount)
+        return _execute(connection, compiled.sql, compiled.driver_sql, params, _rowcount)
 
 
 def _rowcount(cursor) -> int:

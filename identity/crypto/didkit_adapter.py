@@ -88,17 +88,9 @@ class _BridgeLoop:
     def call_soon_threadsafe(self, callback, *args, context=None) -> None:
         callback(*args)
 
-    def is_running(self) -> bool:
-        return True
-
-    def is_closed(self) -> bool:
-        return False
-
-    def get_debug(self) -> bool:
-        return False
-
 
 _BRIDGE = _BridgeLoop()
+_NOT_BRIDGED = object()  # `_run_bridged` could not make the call: use an event loop
 _bridge_usable = True
 _local = threading.local()
 
@@ -121,27 +113,27 @@ def _run_bridged(fn, *args):
     global _bridge_usable
     previous = asyncio._get_running_loop()
     if previous is not None:  # called from async code: leave that loop alone
-        return None
+        return _NOT_BRIDGED
     asyncio._set_running_loop(_BRIDGE)
     try:
         future = fn(*args)
     except (AttributeError, RuntimeError):
         _bridge_usable = False  # the binding wants more of a loop than the bridge offers
-        return None
+        return _NOT_BRIDGED
     finally:
         asyncio._set_running_loop(previous)
     if not isinstance(future, _BridgeFuture):
         _bridge_usable = False
-        return None
-    return (future.wait(DIDKIT_TIMEOUT_SECONDS),)
+        return _NOT_BRIDGED
+    return future.wait(DIDKIT_TIMEOUT_SECONDS)
 
 
 def _didkit(fn, *args) -> str:
     try:
         if _bridge_usable:
             answer = _run_bridged(fn, *args)
-            if answer is not None:
-                return answer[0]
+            if answer is not _NOT_BRIDGED:
+                return answer
         return _run_in_event_loop(fn, *args)
     except didkit.DIDKitException as exc:
         raise CryptoError(_clean_message(exc)) from None

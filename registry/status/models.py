@@ -19,6 +19,10 @@ class StatusPurpose(models.TextChoices):
     SUSPENSION = "suspension", "Suspension"
 
 
+# Read on every issuance and status check: a TextChoices' `.values` rebuilds its list each time.
+STATUS_PURPOSES = tuple(StatusPurpose.values)
+
+
 class StatusList(models.Model):
     """One StatusList2021 list of an issuer for one purpose; `sequence` 1, 2, ... as lists fill."""
 

@@ -48,6 +48,7 @@ from .errors import (
     StatusTransitionRefused,
 )
 from .models import (
+    STATUS_PURPOSES,
     StatusChange,
     StatusEntry,
     StatusList,
@@ -93,14 +94,10 @@ def _issuer_did_row(issuer) -> Did:
     return did
 
 
-# Read on every issuance: a TextChoices' `.values` rebuilds its list from the enum each time.
-_PURPOSES = tuple(StatusPurpose.values)
-
-
 def _check_purpose(purpose: str) -> str:
-    if purpose not in _PURPOSES:
+    if purpose not in STATUS_PURPOSES:
         raise StatusInvalidInput(
-            f"statusPurpose must be one of {', '.join(_PURPOSES)}, not {str(purpose)[:40]!r}"
+            f"statusPurpose must be one of {', '.join(STATUS_PURPOSES)}, not {str(purpose)[:40]!r}"
         )
     return purpose
 

@@ -32,14 +32,11 @@ from identity.services import did_key_owner
 
 from . import conf
 from .bitstring import MIN_LIST_BITS, BitstringError, bit_get, bitstring_decode
-from .models import StatusEntry, StatusListVersion, StatusPurpose
+from .models import STATUS_PURPOSES, StatusEntry, StatusListVersion, StatusPurpose
 
 ENTRY_TYPE = "StatusList2021Entry"
 LIST_TYPE = "StatusList2021Credential"
 _MAX_CACHED_LISTS = 256
-
-# Read on every status check: a TextChoices' `.values` rebuilds its list each time.
-_PURPOSES = tuple(StatusPurpose.values)
 
 
 @dataclass(frozen=True)
@@ -226,7 +223,7 @@ def _check_entry(status: object, issuer_did_key: str) -> StatusCheckResult:
             f"credentialStatus type must be {ENTRY_TYPE}, not {str(status.get('type'))[:60]!r}",
         )
     purpose = status.get("statusPurpose")
-    if purpose not in _PURPOSES:
+    if purpose not in STATUS_PURPOSES:
         return _fail("statusEntryInvalid", f"unknown statusPurpose {str(purpose)[:40]!r}")
     raw_index = status.get("statusListIndex")
     if isinstance(raw_index, bool) or not isinstance(raw_index, str | int):
