@@ -4,9 +4,43 @@ using didkit hangs in the child. `make run` and docker/ start workers with `--po
 import os
 
 from celery import Celery
+from celery.signals import task_postrun, task_prerun
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "registry.settings.dev")
 
 app = Celery("registry")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+def _eager(task) -> bool:
+    # An eager task runs inside its caller's request or transaction: leave its connections be.
+    return task is None or bool(getattr(task.request, "is_eager", False))
+
+
+@task_prerun.connect
+def check_database_connections(sender=None, **kwargs) -> None:
+    """Before each task: close this thread's database connections if they outlived
+    CONN_MAX_AGE (SQLite's default 0: every time), and any that no longer answers (the server
+    restarted or dropped it), so the task starts on a working one instead of failing into a
+    retry. One `SELECT 1` per task, where Celery's default was a new connection per task
+    (CELERY_DB_REUSE_MAX keeps them)."""
+    if _eager(sender):
+        return
+    from django.db import close_old_connections, connections
+
+    close_old_connections()
+    for conn in connections.all(initialized_only=True):
+        if conn.connection is not None and not conn.is_usable():
+            conn.close()
+
+
+@task_postrun.connect
+def close_old_database_connections(sender=None, **kwargs) -> None:
+    """After each task what Django does after each request: close a connection that failed
+    or outlived CONN_MAX_AGE."""
+    if _eager(sender):
+        return
+    from django.db import close_old_connections
+
+    close_old_connections()

@@ -179,6 +179,12 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 300}
 # Publishing must never hang a web request while Redis is down: the outbox sweep catches up.
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
 CELERY_TASK_PUBLISH_RETRY = False
+# Unless this is set, Celery's Django fixup closes every database connection before and after
+# each task: a task then opens a new one (7-15 ms for PostgreSQL on the development machine, more
+# than a status-list publication's own statements). Connections are kept: registry/celery.py
+# closes a broken one or one older than CONN_MAX_AGE around each task, as Django does around each
+# request, and Celery still recycles them every this many tasks.
+CELERY_DB_REUSE_MAX = 1000
 CELERY_BEAT_SCHEDULE: dict = {}
 CELERY_TIMEZONE = "UTC"
 # One queue name for web, worker and beat; integration tests give each run its own.

@@ -163,6 +163,56 @@ def test_worker_killed_mid_publish_repeatedly_loses_and_duplicates_nothing(
     _assert_published_and_anchored_exactly_once(status_list, ids[:5])
 
 
+def _other_backends() -> set[int]:
+    """PostgreSQL backends on this test database other than this process's own."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pid FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        return {row[0] for row in cursor.fetchall()}
+
+
+def test_worker_keeps_its_database_connections_and_recovers_when_they_break(
+    office, shared_redis, queue, workers, tmp_path
+):
+    ids = [f"urn:conn:{i}" for i in range(5)]
+    for credential_id in ids:
+        status_entry_allocate(issuer_did=office.did.did, credential_id=credential_id)
+    status_list = StatusList.objects.get()
+    with celery_broker(shared_redis, queue=queue):
+        worker = Worker(broker_url=shared_redis, queue=queue, log_dir=tmp_path, concurrency=2)
+        workers.append(worker)
+        worker.start()
+        seen: set[int] = set()
+        for round_number, credential_id in enumerate(ids[:4], start=1):
+            credential_status_change(issuer=office, credential_id=credential_id, action="revoke")
+            status_enqueue_drain()
+            wait_until(lambda: _pending() == 0, timeout=30, what="the publication")
+            # The publication and the checkpoint that follows it, both done.
+            worker.wait_for_log(" succeeded in ", timeout=30, count=2 * round_number)
+            idle = _other_backends()
+            # Kept between tasks (Celery's default closes them after each one), and reused:
+            # never more connections than the worker has threads.
+            assert idle, "the worker closed its database connections after its tasks"
+            seen |= idle
+        assert len(seen) <= 2, seen
+
+        # PostgreSQL drops them (a restart, a failover): the next task checks its connection
+        # first, reconnects, and publishes without failing or waiting for a retry.
+        with connection.cursor() as cursor:
+            for pid in seen:
+                cursor.execute("SELECT pg_terminate_backend(%s)", [pid])
+        wait_until(lambda: not (_other_backends() & seen), timeout=10, what="the backends to end")
+        credential_status_change(issuer=office, credential_id=ids[4], action="revoke")
+        status_enqueue_drain()
+        wait_until(lambda: _pending() == 0, timeout=30, what="the publication after the drop")
+        assert "OperationalError" not in worker.log()
+        assert " retry: " not in worker.log()
+        worker.stop()
+    _assert_published_and_anchored_exactly_once(status_list, ids)
+
+
 def test_redis_stopped_while_revocations_come_in_then_restarted_loses_nothing(
     office, postgres_only, queue, workers, tmp_path, settings
 ):
