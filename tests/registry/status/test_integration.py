@@ -88,6 +88,13 @@ def _pending() -> int:
     return StatusOutbox.objects.filter(published_at__isnull=True).count()
 
 
+def _list_with_entries(office, credential_ids) -> StatusList:
+    """The office's status list, with an entry allocated for each credential id."""
+    for credential_id in credential_ids:
+        status_entry_allocate(issuer_did=office.did.did, credential_id=credential_id)
+    return StatusList.objects.get()
+
+
 def _assert_published_and_anchored_exactly_once(status_list: StatusList, revoked_ids) -> None:
     assert _pending() == 0
     versions = list(status_list.versions.order_by("version"))
@@ -121,9 +128,7 @@ def test_worker_killed_mid_publish_repeatedly_loses_and_duplicates_nothing(
     office, shared_redis, queue, workers, tmp_path
 ):
     ids = [f"urn:kill:{i}" for i in range(6)]
-    for credential_id in ids:
-        status_entry_allocate(issuer_did=office.did.did, credential_id=credential_id)
-    status_list = StatusList.objects.get()
+    status_list = _list_with_entries(office, ids)
     with celery_broker(shared_redis, queue=queue):
         for round_number in range(3):
             # This worker pauses inside the publish transaction, after anchoring, before commit.
@@ -177,9 +182,7 @@ def test_worker_keeps_its_database_connections_and_recovers_when_they_break(
     office, shared_redis, queue, workers, tmp_path
 ):
     ids = [f"urn:conn:{i}" for i in range(5)]
-    for credential_id in ids:
-        status_entry_allocate(issuer_did=office.did.did, credential_id=credential_id)
-    status_list = StatusList.objects.get()
+    status_list = _list_with_entries(office, ids)
     with celery_broker(shared_redis, queue=queue):
         worker = Worker(broker_url=shared_redis, queue=queue, log_dir=tmp_path, concurrency=2)
         workers.append(worker)
@@ -222,9 +225,7 @@ def test_redis_stopped_while_revocations_come_in_then_restarted_loses_nothing(
     redis_server = RedisServer(tmp_path)
     redis_server.start()
     ids = [f"urn:redis:{i}" for i in range(7)]
-    for credential_id in ids:
-        status_entry_allocate(issuer_did=office.did.did, credential_id=credential_id)
-    status_list = StatusList.objects.get()
+    status_list = _list_with_entries(office, ids)
     try:
         with celery_broker(redis_server.url, queue=queue):
             # The worker runs beat too, sweeping the outbox every second.
@@ -272,9 +273,7 @@ def test_a_thousand_concurrent_revocations_from_threads_and_processes_set_exactl
     office, shared_redis, queue, workers, tmp_path
 ):
     all_ids = [f"urn:many:{i}" for i in range(1100)]
-    for credential_id in all_ids:
-        status_entry_allocate(issuer_did=office.did.did, credential_id=credential_id)
-    status_list = StatusList.objects.get()
+    status_list = _list_with_entries(office, all_ids)
     chosen = random.sample(all_ids, 1000)
     in_process, by_processes = chosen[:400], chosen[400:]
     worker = Worker(broker_url=shared_redis, queue=queue, log_dir=tmp_path)
