@@ -75,17 +75,18 @@ def anchor_record(*, kind: str, key: str, data: dict) -> LogLeaf:
     """Anchor `data` under (kind, key) and return its leaf.
 
     Idempotent: if (kind, key) is already anchored the existing leaf is returned (whatever
-    `data` says now; a leaf is never rewritten). Safe inside the caller's transaction (it uses
-    a savepoint; the log head stays locked until the caller commits, so keep such transactions
-    short) and under concurrency from any number of processes.
+    `data` says now; a leaf is never rewritten). Safe under concurrency from any number of
+    processes: the lookup runs under the log head's lock, so two callers anchoring the same key
+    get the same leaf. Inside the caller's transaction it takes no savepoint (two round trips
+    on PostgreSQL for a rollback no caller uses): a failed append fails the whole transaction,
+    which commits nothing; the log head stays locked until the caller commits, so keep such
+    transactions short.
     """
     entry = leaf_entry(kind=kind, key=key, data=data)
-    existing = _LEAF_BY_KIND_KEY.first(kind=kind, key=key)
-    if existing is not None:
-        return _same_or_warn(existing, entry)
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):
         head = _lock_head()
-        # Re-check under the lock: a concurrent caller may have anchored it meanwhile.
+        # Looked up under the lock only: a lookup before it would spare idempotent calls (rare:
+        # sweeps) the lock, and cost every new leaf, the usual case, one more statement.
         existing = _LEAF_BY_KIND_KEY.first(kind=kind, key=key)
         if existing is not None:
             return _same_or_warn(existing, entry)

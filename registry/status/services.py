@@ -31,12 +31,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from hashlib import sha256
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from identity.crypto import didkit_adapter
 from identity.models import Did
-from identity.precompiled import PrecompiledInsert, PrecompiledQuery
+from identity.precompiled import PrecompiledInsert, PrecompiledQuery, PrecompiledUpdate
 from identity.services import did_key_owner, did_signing_key
 
 from . import conf
@@ -339,6 +339,7 @@ _ENTRY_LOCKED = PrecompiledQuery(
     credential_id=str,
     issuer_id=int,
 )
+_ENTRY_UPDATE = PrecompiledUpdate(StatusEntry, ["state", "reason", "updated_at"])
 _CHANGE_INSERT = PrecompiledInsert(StatusChange)
 _OUTBOX_INSERT = PrecompiledInsert(StatusOutbox)
 
@@ -388,7 +389,7 @@ def credential_status_change(
     entry.state = new_state
     entry.reason = reason
     entry.updated_at = now
-    entry.save(update_fields=["state", "reason", "updated_at"])
+    _ENTRY_UPDATE.update(entry)
     change = StatusChange(
         entry=entry,
         action=action,
@@ -592,6 +593,39 @@ _SET_INDEXES = PrecompiledQuery(
 _VERSION_INSERT = PrecompiledInsert(StatusListVersion)
 
 
+# Rows per UPDATE of the claim: far below any backend's limit on parameters.
+_CLAIM_BATCH = 500
+
+
+def _outbox_claim(pending: list[int], *, version: StatusListVersion, at: datetime) -> int:
+    """Mark exactly the outbox rows `pending` (if still pending) published by `version`; returns
+    how many were. One statement per 500 rows, its SQL built from the model's metadata: the
+    ORM's `filter(pk__in=...).update(...)` cost ~0.7 ms of Python for this one statement on
+    every publication."""
+    quote = connection.ops.quote_name
+    meta = StatusOutbox._meta
+    published_at = quote(meta.get_field("published_at").column)
+    at_value = connection.ops.adapt_datetimefield_value(at)
+    claimed = 0
+    with connection.cursor() as cursor:
+        for start in range(0, len(pending), _CLAIM_BATCH):
+            batch = pending[start : start + _CLAIM_BATCH]
+            # Identifiers from the model's metadata, quoted by the backend; values are parameters.
+            cursor.execute(
+                "UPDATE {} SET {} = %s, {} = %s WHERE {} IN ({}) AND {} IS NULL".format(  # noqa: S608
+                    quote(meta.db_table),
+                    published_at,
+                    quote(meta.get_field("version").column),
+                    quote(meta.pk.column),
+                    ", ".join(["%s"] * len(batch)),
+                    published_at,
+                ),
+                [at_value, version.pk, *batch],
+            )
+            claimed += cursor.rowcount
+    return claimed
+
+
 def _publish_locked(status_list: StatusList) -> StatusListVersion | None:
     """Publish the list as the entries now stand; the caller holds the list's lock and the
     transaction. Returns None when there is nothing new to publish."""
@@ -627,9 +661,7 @@ def _publish_locked(status_list: StatusList) -> StatusListVersion | None:
     _VERSION_INSERT.insert(version)
     # The claim: exactly the rows read above, still pending. We hold the list's lock, so no one
     # else can have taken them; a mismatch means something is badly wrong: roll back.
-    claimed = StatusOutbox.objects.filter(pk__in=pending, published_at__isnull=True).update(
-        published_at=now, version=version
-    )
+    claimed = _outbox_claim(pending, version=version, at=now)
     if claimed != len(pending):
         raise RuntimeError(f"outbox of list {status_list.public_id} changed under its lock")
     conf.fault_pause("published and anchored, before commit")
