@@ -218,6 +218,30 @@ def test_publish_is_idempotent_and_the_sweep_publishes_what_the_queue_missed(off
     assert StatusListVersion.objects.count() == 2
 
 
+def test_one_publication_claims_every_pending_change_past_one_claim_batch(office, monkeypatch):
+    """Changes queued while no worker ran (the outbox claim updates them in batches of 500)."""
+    from registry.status import services
+
+    ids = [f"urn:batch:{i}" for i in range(services._CLAIM_BATCH + 7)]
+    indexes = [
+        int(status_entry_allocate(issuer_did=office.did.did, credential_id=i)["statusListIndex"])
+        for i in ids
+    ]
+    status_list = StatusList.objects.get()
+    monkeypatch.setattr(services, "status_list_publish_enqueue", lambda list_id: False)
+    for credential_id in ids:
+        credential_status_change(issuer=office, credential_id=credential_id, action="revoke")
+    monkeypatch.undo()
+    assert StatusOutbox.objects.filter(published_at__isnull=True).count() == len(ids)
+
+    version = status_list_publish(status_list_id=status_list.pk)
+
+    assert StatusOutbox.objects.filter(published_at__isnull=True).count() == 0
+    assert StatusOutbox.objects.filter(version=version).count() == len(ids)
+    assert _published_set_bits(status_list) == sorted(indexes)
+    assert status_list_publish(status_list_id=status_list.pk) is None
+
+
 def test_every_published_version_is_anchored_once_in_the_log(office, change):
     from registry.anchoring.models import LogLeaf
 
