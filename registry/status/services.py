@@ -604,8 +604,13 @@ def _outbox_claim(pending: list[int], *, version: StatusListVersion, at: datetim
     every publication."""
     quote = connection.ops.quote_name
     meta = StatusOutbox._meta
-    published_at = quote(meta.get_field("published_at").column)
-    at_value = connection.ops.adapt_datetimefield_value(at)
+    published_field, version_field = meta.get_field("published_at"), meta.get_field("version")
+    published_at = quote(published_field.column)
+    # Values prepared by their own fields, as PrecompiledUpdate and save() do.
+    values = [
+        published_field.get_db_prep_save(at, connection),
+        version_field.get_db_prep_save(version.pk, connection),
+    ]
     claimed = 0
     with connection.cursor() as cursor:
         for start in range(0, len(pending), _CLAIM_BATCH):
@@ -615,12 +620,12 @@ def _outbox_claim(pending: list[int], *, version: StatusListVersion, at: datetim
                 "UPDATE {} SET {} = %s, {} = %s WHERE {} IN ({}) AND {} IS NULL".format(  # noqa: S608
                     quote(meta.db_table),
                     published_at,
-                    quote(meta.get_field("version").column),
+                    quote(version_field.column),
                     quote(meta.pk.column),
                     ", ".join(["%s"] * len(batch)),
                     published_at,
                 ),
-                [at_value, version.pk, *batch],
+                [*values, *batch],
             )
             claimed += cursor.rowcount
     return claimed
