@@ -32,6 +32,7 @@ from datetime import UTC, datetime
 from hashlib import sha256
 
 from django.db import IntegrityError, connection, transaction
+from django.db.models import Max, Value
 from django.utils import timezone
 
 from identity.crypto import didkit_adapter
@@ -565,31 +566,47 @@ _LIST_LOCKED = PrecompiledQuery(
     ),
     list_id=int,
 )
-_PENDING_OUTBOX = PrecompiledQuery(
+# What a publication reads under the list's lock, in one statement (one round trip, and one
+# snapshot): the pending outbox rows, the last version number, the indexes whose bit is set,
+# each row tagged by its first column.
+_PENDING, _LAST_VERSION, _SET_INDEX = 0, 1, 2
+_PUBLICATION_STATE = PrecompiledQuery(
     lambda list_id: (
         StatusOutbox.objects.filter(status_list_id=list_id, published_at__isnull=True)
-        .order_by("pk")
-        .values_list("pk", flat=True)
-    ),
-    list_id=int,
-)
-_LAST_VERSION = PrecompiledQuery(
-    lambda list_id: (
-        StatusListVersion.objects.filter(status_list_id=list_id)
-        .order_by("-version")
-        .values_list("version", flat=True)[:1]
-    ),
-    list_id=int,
-)
-_SET_INDEXES = PrecompiledQuery(
-    lambda list_id: (
-        StatusEntry.objects.filter(status_list_id=list_id)
-        .exclude(state=StatusEntry.State.ACTIVE)
         .order_by()
-        .values_list("index", flat=True)
+        .annotate(part=Value(_PENDING))
+        .values_list("part", "pk")
+        .union(
+            # MAX, not ORDER BY ... LIMIT 1: SQLite refuses those inside a UNION. One row,
+            # (_LAST_VERSION, NULL) before the first version.
+            StatusListVersion.objects.filter(status_list_id=list_id)
+            .order_by()
+            .annotate(part=Value(_LAST_VERSION))
+            .values("part")
+            .annotate(last=Max("version"))
+            .values_list("part", "last"),
+            StatusEntry.objects.filter(status_list_id=list_id)
+            .exclude(state=StatusEntry.State.ACTIVE)
+            .order_by()
+            .annotate(part=Value(_SET_INDEX))
+            .values_list("part", "index"),
+            all=True,
+        )
     ),
     list_id=int,
 )
+
+
+def _publication_state(list_id: int) -> tuple[list[int], int | None, list[int]]:
+    """(pending outbox ids in order, last version number or None, set indexes)."""
+    parts: tuple[list, list, list] = ([], [], [])
+    for part, value in _PUBLICATION_STATE.all(list_id=list_id):
+        parts[part].append(value)
+    pending, last, set_indexes = parts
+    pending.sort()
+    return pending, (last[0] if last else None), set_indexes
+
+
 _VERSION_INSERT = PrecompiledInsert(StatusListVersion)
 
 
@@ -634,14 +651,11 @@ def _outbox_claim(pending: list[int], *, version: StatusListVersion, at: datetim
 def _publish_locked(status_list: StatusList) -> StatusListVersion | None:
     """Publish the list as the entries now stand; the caller holds the list's lock and the
     transaction. Returns None when there is nothing new to publish."""
-    pending = _PENDING_OUTBOX.all(list_id=status_list.pk)
-    last_number = _LAST_VERSION.first(list_id=status_list.pk)
+    # One statement, one snapshot: every change whose outbox row is read here is in the bits
+    # read with it.
+    pending, last_number, set_indexes = _publication_state(status_list.pk)
     if last_number is not None and not pending:
         return None
-    # Read the entries after the outbox: every change whose outbox row we took is committed, so
-    # it is in these bits. A change committed in between is in the bits too and is published
-    # again with its own row next time: harmless.
-    set_indexes = _SET_INDEXES.all(list_id=status_list.pk)
     bits = bits_from_indexes(set_indexes, status_list.size)
     key, pair = did_signing_key(status_list.issuer.did)
     now = timezone.now()
