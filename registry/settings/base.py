@@ -160,13 +160,20 @@ STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", BASE_DIR / "staticfiles"))
 STATICFILES_DIRS = [BASE_DIR / "static"] if (BASE_DIR / "static").is_dir() else []
 
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
-
+# One cache for every web process and worker (registry/cache.py): a status list's new version,
+# recorded by the publishing worker, reaches the verifiers at once; while Redis is unreachable
+# each process falls back to its own memory instead of failing requests.
+CACHE_URL = os.environ.get("CACHE_URL", REDIS_URL)
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
-        "LOCATION": "registry-default",
+        "BACKEND": "registry.cache.ResilientRedisCache",
+        "LOCATION": CACHE_URL,
+        "KEY_PREFIX": "registry",
+        "RETRY_SECONDS": 5,
+        "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 1.0},
     }
 }
+
 
 CELERY_BROKER_URL = REDIS_URL
 CELERY_RESULT_BACKEND = None

@@ -8,8 +8,8 @@ Everything that cannot be checked fails closed.
 Cache: verified, decoded lists are kept per process for the spec's default TTL (300 s), keyed by
 list id and version, so verifying many credentials that share a list reads and checks it once.
 Which version is current is itself cached (Django cache) and refreshed by the publisher on
-commit; with a shared cache (Redis, production) a new version is seen at once, with a per-process
-cache within the TTL.
+commit; the default cache (registry/cache.py) is Redis, shared with the workers, so a new version
+is seen at once; while Redis is unreachable, within the TTL.
 
 Lists of other hosts are refused (`foreignStatusList`): the registry verifies credentials of its
 own issuers; fetching arbitrary URLs from the verifier would be an SSRF door.

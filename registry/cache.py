@@ -1,0 +1,113 @@
+"""The default cache: Redis, shared by every web process and Celery worker, falling back to this
+process's memory while Redis cannot be reached.
+
+Shared, because what one process caches others must see: the publisher (a worker) records a
+status list's new current version on commit, and the verifiers (web processes) must switch to it
+at once; a per-process cache kept a revoked credential verifying as active for up to five minutes
+after `make run` had published the revocation. Throttle counters are shared across processes too.
+
+Falling back, because the registry keeps serving while Redis is down (issue 4): Django's
+RedisCache raises on every call then, and throttles, resolution and verification would answer
+500. Instead, a connection failure switches this process to an in-memory cache for
+`retry_seconds`, then Redis is tried again. Meanwhile each process caches and counts on its own,
+as a per-process cache always did: status versions are then seen within the cache's TTL (the
+spec's 300 s), throttles count per process. Errors that are not about reaching Redis (a missing
+key for `incr`, a value that cannot be pickled) propagate as they always did.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from django.core.cache.backends.locmem import LocMemCache
+from django.core.cache.backends.redis import RedisCache
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+logger = logging.getLogger(__name__)
+
+_UNREACHABLE = (RedisConnectionError, RedisTimeoutError)
+_FALLBACK_SETTINGS = ("TIMEOUT", "KEY_PREFIX", "VERSION", "KEY_FUNCTION")
+
+
+class ResilientRedisCache(RedisCache):
+    """`django.core.cache.backends.redis.RedisCache` that degrades to per-process memory while
+    Redis is unreachable. Settings as RedisCache's, plus `RETRY_SECONDS` (default 5): how long
+    a process stays on memory after a failure before trying Redis again. Give OPTIONS short
+    `socket_connect_timeout` / `socket_timeout` values: a Redis that does not answer costs one
+    timeout per process every RETRY_SECONDS."""
+
+    def __init__(self, server, params):
+        super().__init__(server, params)
+        self.retry_seconds = float(params.get("RETRY_SECONDS", 5))
+        self._fallback = LocMemCache(
+            f"redis-fallback:{server}",
+            {name: params[name] for name in _FALLBACK_SETTINGS if name in params},
+        )
+        self._down_until = 0.0
+
+    @property
+    def redis_reachable(self) -> bool:
+        """False while this process is on its in-memory fallback."""
+        return time.monotonic() >= self._down_until
+
+    def _call(self, name: str, *args, **kwargs):
+        if self.redis_reachable:
+            try:
+                result = getattr(super(), name)(*args, **kwargs)
+            except _UNREACHABLE as exc:
+                self._fall_back(exc)
+            else:
+                if self._down_until:
+                    self._down_until = 0.0
+                    logger.warning("Redis cache reachable again: shared cache restored")
+                return result
+        return getattr(self._fallback, name)(*args, **kwargs)
+
+    def _fall_back(self, exc: Exception) -> None:
+        if not self._down_until:
+            logger.warning(
+                "Redis cache unreachable (%s: %s): this process caches in memory, retrying "
+                "Redis every %.0f s",
+                exc.__class__.__name__,
+                str(exc)[:200],
+                self.retry_seconds,
+            )
+        self._down_until = time.monotonic() + self.retry_seconds
+
+    # Every BaseCache operation that reaches the server; the rest (get_or_set, decr, the async
+    # variants) are built on these.
+    def add(self, *args, **kwargs):
+        return self._call("add", *args, **kwargs)
+
+    def get(self, *args, **kwargs):
+        return self._call("get", *args, **kwargs)
+
+    def set(self, *args, **kwargs):
+        return self._call("set", *args, **kwargs)
+
+    def touch(self, *args, **kwargs):
+        return self._call("touch", *args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        return self._call("delete", *args, **kwargs)
+
+    def get_many(self, *args, **kwargs):
+        return self._call("get_many", *args, **kwargs)
+
+    def has_key(self, *args, **kwargs):
+        return self._call("has_key", *args, **kwargs)
+
+    def incr(self, *args, **kwargs):
+        return self._call("incr", *args, **kwargs)
+
+    def set_many(self, *args, **kwargs):
+        return self._call("set_many", *args, **kwargs)
+
+    def delete_many(self, *args, **kwargs):
+        return self._call("delete_many", *args, **kwargs)
+
+    def clear(self):
+        self._fallback.clear()
+        return self._call("clear")
