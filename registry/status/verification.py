@@ -9,7 +9,9 @@ Cache: verified, decoded lists are kept per process for the spec's default TTL (
 list id and version, so verifying many credentials that share a list reads and checks it once.
 Which version is current is itself cached (Django cache) and refreshed by the publisher on
 commit; the default cache (registry/cache.py) is Redis, shared with the workers, so a new version
-is seen at once; while Redis is unreachable, within the TTL.
+is seen within a second (while Redis is unreachable, within the TTL). Each process re-reads it
+from that cache at most once a second per list (`CURRENT_VERSION_MEMO_SECONDS`): a Redis round trip
+per verification cost ~10% of verification throughput (bench/status.py); once a second, nothing.
 
 Lists of other hosts are refused (`foreignStatusList`): the registry verifies credentials of its
 own issuers; fetching arbitrary URLs from the verifier would be an SSRF door.
@@ -61,8 +63,12 @@ class _VerifiedList:
     expires_at: float
 
 
+CURRENT_VERSION_MEMO_SECONDS = 1.0
+
 _lists: OrderedDict[tuple[str, int], _VerifiedList] = OrderedDict()
 _controllers: dict[str, tuple[str | None, float]] = {}
+# public id -> (current version, until when this process trusts it without asking the cache)
+_current_memo: dict[str, tuple[int, float]] = {}
 _lock = threading.Lock()
 
 
@@ -71,6 +77,7 @@ def status_cache_clear() -> None:
     with _lock:
         _lists.clear()
         _controllers.clear()
+        _current_memo.clear()
 
 
 def _current_key(public_id: str) -> str:
@@ -78,11 +85,24 @@ def _current_key(public_id: str) -> str:
 
 
 def current_version_remember(public_id: str, version: int) -> None:
-    """Called by the publisher on commit: verifiers switch to the new version at once."""
+    """Called by the publisher on commit: verifiers switch to the new version (this process's
+    at once, the others' within CURRENT_VERSION_MEMO_SECONDS)."""
     cache.set(_current_key(public_id), version, conf.cache_seconds())
+    _current_memo[public_id] = (version, time.monotonic() + CURRENT_VERSION_MEMO_SECONDS)
 
 
 def _current_version(public_id: str) -> int | None:
+    now = time.monotonic()
+    memo = _current_memo.get(public_id)
+    if memo is not None and memo[1] > now:
+        return memo[0]
+    version = _shared_current_version(public_id)
+    if version is not None:
+        _current_memo[public_id] = (version, now + CURRENT_VERSION_MEMO_SECONDS)
+    return version
+
+
+def _shared_current_version(public_id: str) -> int | None:
     version = cache.get(_current_key(public_id))
     if version is None:
         version = (

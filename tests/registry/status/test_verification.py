@@ -6,6 +6,7 @@ import base64
 import gzip
 import json
 import random
+import time
 from hashlib import sha256
 
 import pytest
@@ -262,3 +263,56 @@ def test_the_spec_example_list_served_as_ours_reads_as_all_clear(office, vectors
         assert status_check(credential, issuer_did_key=did_key).code == "active"
     credential["credentialStatus"]["statusListIndex"] = "131072"
     assert status_check(credential, issuer_did_key=did_key).code == "statusIndexOutOfRange"
+
+
+class _CountingCache:
+    """The real default cache, its reads counted."""
+
+    def __init__(self, inner):
+        self.inner = inner
+        self.reads: list[str] = []
+
+    def get(self, key, *args, **kwargs):
+        self.reads.append(key)
+        return self.inner.get(key, *args, **kwargs)
+
+    def set(self, *args, **kwargs):
+        return self.inner.set(*args, **kwargs)
+
+
+def test_the_shared_cache_is_asked_for_the_current_version_once_per_memo_time(office, monkeypatch):
+    monkeypatch.setattr(verification, "CURRENT_VERSION_MEMO_SECONDS", 0.2)
+    counting = _CountingCache(verification.cache)
+    monkeypatch.setattr(verification, "cache", counting)
+    credential, did_key = make_credential(office)
+    for _ in range(200):
+        assert status_check(credential, issuer_did_key=did_key).code == "active"
+    assert len(counting.reads) == 1  # a Redis round trip per verification cost ~10%
+    time.sleep(0.25)
+    assert status_check(credential, issuer_did_key=did_key).code == "active"
+    assert len(counting.reads) == 2
+
+
+def test_a_version_published_by_another_process_is_seen_within_the_memo_time(
+    office, change, monkeypatch
+):
+    monkeypatch.setattr(verification, "CURRENT_VERSION_MEMO_SECONDS", 0.2)
+    credential, did_key = make_credential(office)
+    assert status_check(credential, issuer_did_key=did_key).code == "active"
+    # The publisher is a worker: it records the new version in the shared cache, not in this
+    # process's memo.
+    memo = dict(verification._current_memo)
+    change(issuer=office, credential_id=credential["id"], action="revoke")
+    verification._current_memo.clear()
+    verification._current_memo.update(memo)
+    assert status_check(credential, issuer_did_key=did_key).code == "active"
+    time.sleep(0.25)
+    assert status_check(credential, issuer_did_key=did_key).code == "revoked"
+
+
+def test_this_processs_own_publication_is_seen_at_once(office, change, monkeypatch):
+    monkeypatch.setattr(verification, "CURRENT_VERSION_MEMO_SECONDS", 60)
+    credential, did_key = make_credential(office)
+    assert status_check(credential, issuer_did_key=did_key).code == "active"
+    change(issuer=office, credential_id=credential["id"], action="revoke")
+    assert status_check(credential, issuer_did_key=did_key).code == "revoked"
