@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import json
 import random
+import re
 import subprocess
 import sys
 import threading
@@ -216,6 +217,9 @@ def test_worker_keeps_its_database_connections_and_recovers_when_they_break(
     _assert_published_and_anchored_exactly_once(status_list, ids)
 
 
+_SWEEP_SUCCEEDED = re.compile(r"status_outbox_sweep\[[^\]]+\] succeeded")
+
+
 def test_redis_stopped_while_revocations_come_in_then_restarted_loses_nothing(
     office, postgres_only, queue, workers, tmp_path, settings
 ):
@@ -240,6 +244,15 @@ def test_redis_stopped_while_revocations_come_in_then_restarted_loses_nothing(
             worker.start()
             credential_status_change(issuer=office, credential_id=ids[0], action="revoke")
             wait_until(lambda: _pending() == 0, timeout=30, what="the first revocation")
+            # Stop Redis right after a sweep has finished: beat sends the next one a second
+            # later, so no sweep already delivered can publish the revocations below while
+            # Redis is down (they must stay pending).
+            finished = len(_SWEEP_SUCCEEDED.findall(worker.log()))
+            wait_until(
+                lambda: len(_SWEEP_SUCCEEDED.findall(worker.log())) > finished,
+                timeout=10,
+                what="a sweep to finish",
+            )
             redis_server.stop()
             durations = []
             for credential_id in ids[1:6]:
