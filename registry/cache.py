@@ -18,6 +18,7 @@ key for `incr`, a value that cannot be pickled) propagate as they always did.
 from __future__ import annotations
 
 import logging
+import re
 import time
 
 from django.core.cache.backends.locmem import LocMemCache
@@ -29,6 +30,7 @@ logger = logging.getLogger(__name__)
 
 _UNREACHABLE = (RedisConnectionError, RedisTimeoutError)
 _FALLBACK_SETTINGS = ("TIMEOUT", "KEY_PREFIX", "VERSION", "KEY_FUNCTION")
+_GLOB_SPECIAL = re.compile(r"[*?\[\]\\]")
 
 
 class ResilientRedisCache(RedisCache):
@@ -53,9 +55,14 @@ class ResilientRedisCache(RedisCache):
         return time.monotonic() >= self._down_until
 
     def _call(self, name: str, *args, **kwargs):
+        return self._on_redis_or_memory(
+            getattr(super(), name), getattr(self._fallback, name), *args, **kwargs
+        )
+
+    def _on_redis_or_memory(self, on_redis, in_memory, *args, **kwargs):
         if self.redis_reachable:
             try:
-                result = getattr(super(), name)(*args, **kwargs)
+                result = on_redis(*args, **kwargs)
             except _UNREACHABLE as exc:
                 self._fall_back(exc)
             else:
@@ -63,7 +70,7 @@ class ResilientRedisCache(RedisCache):
                     self._down_until = 0.0
                     logger.warning("Redis cache reachable again: shared cache restored")
                 return result
-        return getattr(self._fallback, name)(*args, **kwargs)
+        return in_memory(*args, **kwargs)
 
     def _fall_back(self, exc: Exception) -> None:
         if not self._down_until:
@@ -109,5 +116,23 @@ class ResilientRedisCache(RedisCache):
         return self._call("delete_many", *args, **kwargs)
 
     def clear(self):
+        """Delete this cache's keys (those under its KEY_PREFIX), not the whole Redis database
+        as RedisCache does: by default the cache shares its database with the Celery broker,
+        whose queued messages a FLUSHDB would drop. Without a KEY_PREFIX, RedisCache's FLUSHDB."""
         self._fallback.clear()
-        return self._call("clear")
+        if not self.key_prefix:
+            return self._call("clear")
+        return self._on_redis_or_memory(self._delete_own_keys, lambda: True)
+
+    def _delete_own_keys(self) -> bool:
+        client = self._cache.get_client(None, write=True)
+        pattern = _GLOB_SPECIAL.sub(r"\\\g<0>", self.key_prefix) + ":*"
+        batch: list = []
+        for key in client.scan_iter(match=pattern, count=1000):
+            batch.append(key)
+            if len(batch) == 1000:
+                client.delete(*batch)
+                batch = []
+        if batch:
+            client.delete(*batch)
+        return True

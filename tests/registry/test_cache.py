@@ -154,3 +154,17 @@ def test_make_run_and_production_use_the_shared_cache_on_the_brokers_redis(setti
         CACHE_URL="redis://cache.internal:6379/0",
     )
     assert cache["LOCATION"] == "redis://cache.internal:6379/0"
+
+
+@needs_redis_server
+def test_clear_deletes_the_caches_keys_and_leaves_the_brokers_queue(redis_server):
+    # By default the cache and the Celery broker share one Redis database.
+    broker = redis.Redis.from_url(redis_server.url)
+    broker.lpush("celery", b"a queued task message")
+    cache = make_cache(redis_server.url)
+    cache.set_many({f"key-{i}": i for i in range(2500)}, 300)
+    assert cache.get("key-2499") == 2499
+    cache.clear()
+    assert cache.get("key-2499") is None
+    assert not broker.keys("registry:*")
+    assert broker.lrange("celery", 0, -1) == [b"a queued task message"]
