@@ -7,6 +7,7 @@ import logging
 
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import InterfaceError, OperationalError
 from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -14,6 +15,8 @@ from rest_framework.response import Response
 from identity.errors import IdentityError
 
 logger = logging.getLogger(__name__)
+
+DATABASE_RETRY_AFTER_SECONDS = 5
 
 
 class ApiError(exceptions.APIException):
@@ -52,6 +55,17 @@ def exception_handler(exc, context):
             error_body("invalidInput", "The request body is not valid.", fields=exc.detail),
             status=status.HTTP_400_BAD_REQUEST,
         )
+    if isinstance(exc, (OperationalError, InterfaceError)):
+        # The database is unreachable, restarting or refusing connections (a statement timeout
+        # and a lock wait are OperationalErrors too): temporary, not a bug. A client retries on
+        # 503 + Retry-After; a 500 would tell it the request itself was wrong.
+        logger.error("database unavailable: %s: %s", exc.__class__.__name__, str(exc)[:300])
+        response = Response(
+            error_body("serviceUnavailable", "The registry's database is unavailable; retry."),
+            status=status.HTTP_503_SERVICE_UNAVAILABLE,
+        )
+        response["Retry-After"] = str(DATABASE_RETRY_AFTER_SECONDS)
+        return response
     if isinstance(exc, exceptions.APIException):
         codes = exc.get_codes()
         code = codes if isinstance(codes, str) else exc.default_code

@@ -3,14 +3,13 @@ a working connection is kept without a round trip; one the server dropped is rep
 
 from __future__ import annotations
 
-import time
 from types import SimpleNamespace
 
-import psycopg
 import pytest
 from django.db import connection, connections
 
 from registry.celery import check_database_connections
+from tests.registry.database_helpers import backend_pid, terminate_backend
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -38,51 +37,29 @@ def server_asked(monkeypatch):
     return calls
 
 
-def _backend_pid() -> int:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_backend_pid()")
-        return cursor.fetchone()[0]
-
-
-def _terminate(pid: int) -> None:
-    settings = connection.settings_dict
-    with psycopg.connect(
-        host=settings["HOST"],
-        port=settings["PORT"] or 5432,
-        user=settings["USER"],
-        dbname=settings["NAME"],
-        autocommit=True,
-    ) as other:
-        other.execute("SELECT pg_terminate_backend(%s)", [pid])
-        deadline = time.monotonic() + 10
-        while other.execute("SELECT 1 FROM pg_stat_activity WHERE pid = %s", [pid]).fetchone():
-            assert time.monotonic() < deadline, "the backend did not end"
-            time.sleep(0.01)
-
-
 def test_a_working_idle_connection_is_kept_without_a_round_trip(server_asked):
-    pid = _backend_pid()
+    pid = backend_pid()
     raw = connection.connection
     check_database_connections(sender=WORKER_TASK)
     assert connection.connection is raw
     assert server_asked == []
-    assert _backend_pid() == pid
+    assert backend_pid() == pid
 
 
 def test_a_connection_the_server_dropped_is_replaced_before_the_task(server_asked):
-    pid = _backend_pid()
-    _terminate(pid)
+    pid = backend_pid()
+    terminate_backend(pid)
     check_database_connections(sender=WORKER_TASK)
     # The dropped socket was readable: the server was asked, and the connection closed.
     assert server_asked == ["default"]
     assert connection.connection is None
     # The task's first statement opens a new connection instead of failing.
-    assert _backend_pid() != pid
+    assert backend_pid() != pid
 
 
 def test_an_eager_task_leaves_its_callers_connection_alone(server_asked):
-    pid = _backend_pid()
-    _terminate(pid)
+    pid = backend_pid()
+    terminate_backend(pid)
     check_database_connections(sender=SimpleNamespace(request=SimpleNamespace(is_eager=True)))
     assert server_asked == []
     assert connection.connection is not None
