@@ -1,18 +1,16 @@
 """The default cache: Redis, shared by every web process and Celery worker, falling back to this
 process's memory while Redis cannot be reached.
 
-Shared, because what one process caches others must see: the publisher (a worker) records a
-status list's new current version on commit, and the verifiers (web processes) must switch to it
-at once; a per-process cache kept a revoked credential verifying as active for up to five minutes
-after `make run` had published the revocation. Throttle counters are shared across processes too.
+Shared, because processes must agree: throttle and login-failure counters count a client's
+requests whichever process serves them, and a remote did:web document fetched once serves every
+process. (Until this, development ran a per-process cache; production ran Django's RedisCache.)
 
 Falling back, because the registry keeps serving while Redis is down (issue 4): Django's
-RedisCache raises on every call then, and throttles, resolution and verification would answer
-500. Instead, a connection failure switches this process to an in-memory cache for
-`retry_seconds`, then Redis is tried again. Meanwhile each process caches and counts on its own,
-as a per-process cache always did: status versions are then seen within the cache's TTL (the
-spec's 300 s), throttles count per process. Errors that are not about reaching Redis (a missing
-key for `incr`, a value that cannot be pickled) propagate as they always did.
+RedisCache raises on every call then, so throttled endpoints, resolution and verification
+answered 500. Instead, a connection failure switches this process to an in-memory cache for
+`retry_seconds`, then Redis is tried again. Meanwhile each process caches and counts on its own.
+Errors that are not about reaching Redis (a missing key for `incr`, a value that cannot be
+pickled) propagate as they always did.
 """
 
 from __future__ import annotations

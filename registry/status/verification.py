@@ -7,11 +7,12 @@ Everything that cannot be checked fails closed.
 
 Cache: verified, decoded lists are kept per process for the spec's default TTL (300 s), keyed by
 list id and version, so verifying many credentials that share a list reads and checks it once.
-Which version is current is itself cached (Django cache) and refreshed by the publisher on
-commit; the default cache (registry/cache.py) is Redis, shared with the workers, so a new version
-is seen within a second (while Redis is unreachable, within the TTL). Each process re-reads it
-from that cache at most once a second per list (`CURRENT_VERSION_MEMO_SECONDS`): a Redis round trip
-per verification cost ~10% of verification throughput (bench/status.py); once a second, nothing.
+Which version is current is read from the database, at most once a second per list and process
+(`CURRENT_VERSION_MEMO_SECONDS`): another process's publication is seen within a second, this
+process's own at once (the publisher tells it on commit). The database, not a cache, is the
+source: a version never goes back, whatever the order in which publishers finish, and nothing
+depends on Redis. Asking on every verification cost ~10% of verification throughput (a Redis
+round trip, bench/status.py); once a second costs nothing measurable.
 
 Lists of other hosts are refused (`foreignStatusList`): the registry verifies credentials of its
 own issuers; fetching arbitrary URLs from the verifier would be an SSRF door.
@@ -26,7 +27,6 @@ from collections import OrderedDict
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.core.cache import cache
 
 from identity.crypto import didkit_adapter
 from identity.crypto.errors import CryptoError
@@ -80,39 +80,27 @@ def status_cache_clear() -> None:
         _current_memo.clear()
 
 
-def _current_key(public_id: str) -> str:
-    return f"status-list:current:{public_id}"
-
-
 def current_version_remember(public_id: str, version: int) -> None:
-    """Called by the publisher on commit: verifiers switch to the new version (this process's
-    at once, the others' within CURRENT_VERSION_MEMO_SECONDS)."""
-    cache.set(_current_key(public_id), version, conf.cache_seconds())
+    """Called by the publisher on commit: this process's verifiers switch to the new version at
+    once, the other processes' within CURRENT_VERSION_MEMO_SECONDS."""
     _current_memo[public_id] = (version, time.monotonic() + CURRENT_VERSION_MEMO_SECONDS)
 
 
 def _current_version(public_id: str) -> int | None:
+    """The list's current version: from the database, at most once per
+    CURRENT_VERSION_MEMO_SECONDS per list in this process."""
     now = time.monotonic()
     memo = _current_memo.get(public_id)
     if memo is not None and memo[1] > now:
         return memo[0]
-    version = _shared_current_version(public_id)
+    version = (
+        StatusListVersion.objects.filter(status_list__public_id=public_id)
+        .order_by("-version")
+        .values_list("version", flat=True)
+        .first()
+    )
     if version is not None:
         _current_memo[public_id] = (version, now + CURRENT_VERSION_MEMO_SECONDS)
-    return version
-
-
-def _shared_current_version(public_id: str) -> int | None:
-    version = cache.get(_current_key(public_id))
-    if version is None:
-        version = (
-            StatusListVersion.objects.filter(status_list__public_id=public_id)
-            .order_by("-version")
-            .values_list("version", flat=True)
-            .first()
-        )
-        if version is not None:
-            cache.set(_current_key(public_id), version, conf.cache_seconds())
     return version
 
 

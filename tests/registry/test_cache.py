@@ -51,10 +51,10 @@ def stored_in_redis(server: RedisServer, cache: ResilientRedisCache, key: str) -
 @needs_redis_server
 def test_what_one_process_caches_the_others_read(redis_server):
     worker, web = make_cache(redis_server.url), make_cache(redis_server.url)
-    # The publisher records a list's new current version; a verifier elsewhere sees it.
-    worker.set("status-list:current:abc", 4, 300)
-    assert web.get("status-list:current:abc") == 4
-    assert stored_in_redis(redis_server, worker, "status-list:current:abc")
+    # A remote did:web document one process fetched, another reads.
+    worker.set("did-web:abc", {"id": "did:web:example.org"}, 300)
+    assert web.get("did-web:abc") == {"id": "did:web:example.org"}
+    assert stored_in_redis(redis_server, worker, "did-web:abc")
     # Throttle counters are shared too.
     assert web.add("failures", 1, 60)
     assert not worker.add("failures", 1, 60)
