@@ -50,12 +50,13 @@ def api_key_get(*, actor, prefix_or_id) -> ApiKey:
     """An API key the actor may manage (404 otherwise, whether absent or another office's)."""
     query = ApiKey.objects.select_related("office")
     value = str(prefix_or_id)
-    if value.isascii() and value.isdigit() and len(value) < 19:
-        key = query.filter(pk=int(value)).first()
-    elif PREFIX_PATTERN.fullmatch(value):
+    key = None
+    # A prefix first: 12 hex characters are all digits for about one key in 280, and such a
+    # key must still be found by its prefix (it used to be read as an id: not found).
+    if PREFIX_PATTERN.fullmatch(value):
         key = query.filter(prefix=value).first()
-    else:
-        key = None
+    if key is None and value.isascii() and value.isdigit() and len(value) < 19:
+        key = query.filter(pk=int(value)).first()
     if key is None:
         raise Http404("No such API key.")
     if not is_system_actor(actor):

@@ -10,10 +10,17 @@ from rest_framework.response import Response
 from rest_framework.test import APIRequestFactory
 from rest_framework.views import APIView
 
+from registry.api import services as api_services
 from registry.api.authentication import ApiKeyAuthentication
 from registry.api.models import ApiKey
 from registry.api.permissions import HasApiKeyScope
-from registry.api.services import api_key_create, api_key_hash, api_key_revoke, api_key_rotate
+from registry.api.services import (
+    api_key_create,
+    api_key_get,
+    api_key_hash,
+    api_key_revoke,
+    api_key_rotate,
+)
 from registry.audit.models import AuditEvent
 from tests.registry.trust.factories import office
 
@@ -163,6 +170,23 @@ def test_keys_are_for_offices_only():
 
     with pytest.raises(ValidationError, match="offices only"):
         api_key_create(office=participant(kind="agent"), scopes="issue")
+
+
+def test_a_key_whose_prefix_is_all_digits_is_found_by_its_prefix(ep, monkeypatch):
+    # About one key in 280 draws a prefix of twelve digits; it was read as a database id, so
+    # `apikey revoke <prefix>` (and the HTTP revoke/rotate) answered "No such API key".
+    real_token_hex = api_services.secrets.token_hex
+    monkeypatch.setattr(
+        api_services.secrets, "token_hex", lambda n: "123456789012" if n == 6 else real_token_hex(n)
+    )
+    api_key, key = api_key_create(office=ep, scopes="issue")
+    monkeypatch.undo()
+    assert api_key.prefix == "123456789012"
+    assert call(key).status_code == 200
+    assert api_key_get(actor=None, prefix_or_id="123456789012") == api_key
+    assert api_key_get(actor=None, prefix_or_id=str(api_key.pk)) == api_key  # ids still work
+    call_command("apikey", "revoke", "123456789012", stdout=StringIO())
+    assert call(key).status_code == 401
 
 
 def test_management_command_life_cycle(ep):
