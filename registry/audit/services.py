@@ -57,10 +57,23 @@ def _client_ip(request) -> str | None:
 _JSON_SCALARS = (str, int, float, bool, type(None))
 
 
+class _AuditJSONEncoder(DjangoJSONEncoder):
+    """Django's encoder (datetimes as ISO 8601 with `Z`, dates, decimals, UUIDs), and `str()`
+    for anything else: recording an event never fails on a value. (Passing `default=str` next to
+    DjangoJSONEncoder replaced its `default` altogether: datetimes came out as `str(dt)`,
+    "2026-12-03 14:00:00.123456+00:00", not ISO 8601.)"""
+
+    def default(self, o):
+        try:
+            return super().default(o)
+        except TypeError:
+            return str(o)
+
+
 def _jsonable(data: dict | None) -> dict:
     if data and all(type(k) is str and type(v) in _JSON_SCALARS for k, v in data.items()):
         return dict(data)  # already JSON, as most audit data is: no round trip
-    return json.loads(json.dumps(data or {}, cls=DjangoJSONEncoder, default=str))
+    return json.loads(json.dumps(data or {}, cls=_AuditJSONEncoder))
 
 
 def audit_record(

@@ -1,7 +1,7 @@
 """The audit trail: append-only at every level, login events, filters and JSON-lines export."""
 
 import json
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from io import StringIO
 
 import pytest
@@ -49,15 +49,29 @@ def test_api_key_actor_carries_its_office():
 
 
 def test_data_is_stored_as_json_whatever_its_values():
-    at = timezone.now()
+    at = datetime(2026, 12, 3, 14, 5, 6, 789012, tzinfo=UTC)
     flat = audit_record(actor=None, action="t.flat", target="x", data={"a": "b", "n": 1, "z": None})
     rich = audit_record(
-        actor=None, action="t.rich", target="x", data={"at": at, "nested": {"list": (1, 2)}}
+        actor=None,
+        action="t.rich",
+        target="x",
+        data={"at": at, "nested": {"list": (1, 2)}, "other": object.__new__(_Opaque)},
     )
     flat.refresh_from_db()
     rich.refresh_from_db()
     assert flat.data == {"a": "b", "n": 1, "z": None}
-    assert rich.data == {"at": str(at), "nested": {"list": [1, 2]}}
+    # Datetimes in ISO 8601 (RFC 3339), as every other time the registry writes; a value with
+    # no JSON form is kept as its text rather than failing the action it records.
+    assert rich.data == {
+        "at": "2026-12-03T14:05:06.789Z",
+        "nested": {"list": [1, 2]},
+        "other": "opaque value",
+    }
+
+
+class _Opaque:
+    def __str__(self) -> str:
+        return "opaque value"
 
 
 def test_no_update_or_delete_path():
