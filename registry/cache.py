@@ -81,38 +81,6 @@ class ResilientRedisCache(RedisCache):
             )
         self._down_until = time.monotonic() + self.retry_seconds
 
-    # Every BaseCache operation that reaches the server; the rest (get_or_set, decr, the async
-    # variants) are built on these.
-    def add(self, *args, **kwargs):
-        return self._call("add", *args, **kwargs)
-
-    def get(self, *args, **kwargs):
-        return self._call("get", *args, **kwargs)
-
-    def set(self, *args, **kwargs):
-        return self._call("set", *args, **kwargs)
-
-    def touch(self, *args, **kwargs):
-        return self._call("touch", *args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        return self._call("delete", *args, **kwargs)
-
-    def get_many(self, *args, **kwargs):
-        return self._call("get_many", *args, **kwargs)
-
-    def has_key(self, *args, **kwargs):
-        return self._call("has_key", *args, **kwargs)
-
-    def incr(self, *args, **kwargs):
-        return self._call("incr", *args, **kwargs)
-
-    def set_many(self, *args, **kwargs):
-        return self._call("set_many", *args, **kwargs)
-
-    def delete_many(self, *args, **kwargs):
-        return self._call("delete_many", *args, **kwargs)
-
     def clear(self):
         """Delete this cache's keys (those under its KEY_PREFIX), not the whole Redis database
         as RedisCache does: by default the cache shares its database with the Celery broker,
@@ -134,3 +102,22 @@ class ResilientRedisCache(RedisCache):
         if batch:
             client.delete(*batch)
         return True
+
+
+def _delegated(name: str):
+    def operation(self, *args, **kwargs):
+        return self._call(name, *args, **kwargs)
+
+    operation.__name__ = operation.__qualname__ = name
+    operation.__doc__ = f"RedisCache.{name}, or the in-memory fallback's while Redis is down."
+    return operation
+
+
+# Every BaseCache operation that reaches the server (clear is above); the rest (get_or_set, decr,
+# the async variants) are built on these.
+for _name in (
+    "add", "get", "set", "touch", "delete", "get_many", "has_key", "incr", "set_many",
+    "delete_many",
+):  # fmt: skip
+    setattr(ResilientRedisCache, _name, _delegated(_name))
+del _name

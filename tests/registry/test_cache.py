@@ -4,21 +4,15 @@ returns."""
 
 from __future__ import annotations
 
-import json
 import logging
-import os
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
 import redis
 
 from registry.cache import ResilientRedisCache
+from tests.registry.settings.fresh_process import setting_in_fresh_process
 from tests.registry.status.processes import RedisServer, free_port
-
-ROOT = Path(__file__).resolve().parents[2]
 
 needs_redis_server = pytest.mark.skipif(
     not RedisServer.available(), reason="redis-server not installed"
@@ -111,30 +105,17 @@ def test_errors_that_are_not_about_reaching_redis_still_raise(redis_server):
 
 def _default_cache(settings_module: str, **env: str) -> dict:
     """CACHES['default'] as a fresh process reads it from its environment."""
-    code = (
-        "import json, django; django.setup(); from django.conf import settings; "
-        "print(json.dumps(settings.CACHES['default']))"
-    )
-    environment = {
-        k: v for k, v in os.environ.items() if k not in ("CACHE_URL", "REDIS_URL", "DEBUG")
-    }
-    result = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=ROOT,
+    return setting_in_fresh_process(
+        "settings.CACHES['default']",
+        settings_module=settings_module,
         env={
-            **environment,
-            "DJANGO_SETTINGS_MODULE": settings_module,
             "SECRET_KEY": "x" * 50,
             "REGISTRY_MASTER_KEYS": "k1:dGVzdC1tYXN0ZXIta2V5LTMyLWJ5dGVzLWxvbmchISE",
             "REGISTRY_HOST": "registry.example.org",
             **env,
         },
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
+        unset=("CACHE_URL", "REDIS_URL", "DEBUG"),
     )
-    return json.loads(result.stdout.strip().splitlines()[-1])
 
 
 @pytest.mark.parametrize(

@@ -7,6 +7,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from registry.api.services import api_key_create
+from registry.credentials.services import credential_issue
 from registry.participants.models import Participant
 from registry.participants.services import participant_create
 from registry.trust.services import accreditation_grant
@@ -88,3 +89,19 @@ def mandate_claims(agent: Participant) -> dict:
         "applicationNumbers": ["EP20230012345", "EP20240000001"],
         "validUntil": "2099-12-31T00:00:00Z",
     }
+
+
+def issue_applicant_credential(office: Participant, applicant: Participant, proof_format="ldp"):
+    """An applicant credential issued by `office` through the real service."""
+    return credential_issue(
+        issuer=office,
+        credential_type="IPApplicantCredential",
+        subject_did=applicant.did.did,
+        claims=applicant_claims(applicant),
+        proof_format=proof_format,
+    )
+
+
+@pytest.fixture
+def issued(office, applicant):
+    return issue_applicant_credential(office, applicant)

@@ -7,12 +7,9 @@ from __future__ import annotations
 import pytest
 from rest_framework.test import APIClient
 
-from registry.credentials.services import credential_issue
 from registry.status.services import credential_status_change
 from registry.status.verification import status_cache_clear
 from tests.registry.status.processes import RedisServer, free_port
-
-from .conftest import applicant_claims
 
 pytestmark = [
     pytest.mark.django_db,
@@ -31,16 +28,6 @@ def use_redis_cache(settings, url: str) -> None:
         }
     }
     status_cache_clear()
-
-
-@pytest.fixture
-def issued(office, applicant):
-    return credential_issue(
-        issuer=office,
-        credential_type="IPApplicantCredential",
-        subject_did=applicant.did.did,
-        claims=applicant_claims(applicant),
-    )
 
 
 def verify(document) -> dict:

@@ -69,13 +69,8 @@ def verify(presentation, challenge, domain=None) -> dict:
 
 
 @pytest.fixture
-def applicant_credential(office, applicant):
-    return credential_issue(
-        issuer=office,
-        credential_type="IPApplicantCredential",
-        subject_did=applicant.did.did,
-        claims=applicant_claims(applicant),
-    ).document
+def applicant_credential(issued):
+    return issued.document
 
 
 @pytest.mark.parametrize("jwt_credential", [False, True])

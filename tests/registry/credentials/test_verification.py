@@ -20,7 +20,7 @@ from registry.trust.services import accreditation_grant
 from tests.openapi_check import assert_response_matches_schema
 from tests.registry.trust.factories import office as make_office
 
-from .conftest import applicant_claims
+from .conftest import applicant_claims, issue_applicant_credential
 from .forge import jwt_with_alg, office_key, sign, tamper_jwt, unsigned
 
 pytestmark = pytest.mark.django_db
@@ -59,24 +59,8 @@ def assert_fails(document, *checks: str) -> dict:
 
 
 @pytest.fixture
-def issued(office, applicant):
-    return credential_issue(
-        issuer=office,
-        credential_type="IPApplicantCredential",
-        subject_did=applicant.did.did,
-        claims=applicant_claims(applicant),
-    )
-
-
-@pytest.fixture
 def issued_jwt(office, applicant):
-    return credential_issue(
-        issuer=office,
-        credential_type="IPApplicantCredential",
-        subject_did=applicant.did.did,
-        claims=applicant_claims(applicant),
-        proof_format="jwt",
-    )
+    return issue_applicant_credential(office, applicant, proof_format="jwt")
 
 
 def now_iso(delta=timedelta(0)) -> str:
@@ -460,7 +444,6 @@ def test_oversized_body_is_a_clean_413(settings):
 
 
 def test_sub_issuer_accredited_by_an_office_issues_and_verifies(office, agent):
-    from registry.credentials.services import credential_issue
     from registry.participants.services import participant_create
     from registry.trust.models import IssuerAccreditation
 
@@ -486,7 +469,6 @@ def test_sub_issuer_accredited_by_an_office_issues_and_verifies(office, agent):
 
 def test_applicants_never_issue_office_credentials(applicant, agent):
     from registry.credentials.errors import IssuanceRefused
-    from registry.credentials.services import credential_issue
 
     with pytest.raises(IssuanceRefused):
         credential_issue(

@@ -1,20 +1,13 @@
 """PostgreSQL runs the hot statements as prepared statements (DATABASE_PREPARED_STATEMENTS),
 and the switch turns that off."""
 
-import json
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 from django.db import connection
 from rest_framework.test import APIClient
 
 from registry.api.services import api_key_create
+from tests.registry.settings.fresh_process import setting_in_fresh_process
 from tests.registry.trust.factories import office
-
-ROOT = Path(__file__).resolve().parents[3]
 
 on_postgresql = pytest.mark.skipif(
     connection.vendor != "postgresql", reason="prepared statements are a PostgreSQL setting"
@@ -23,25 +16,11 @@ on_postgresql = pytest.mark.skipif(
 
 def _database_options(**env: str) -> dict:
     """DATABASES['default']['OPTIONS'] as a fresh process reads them from its environment."""
-    code = (
-        "import json, django; django.setup(); from django.conf import settings; "
-        "print(json.dumps(settings.DATABASES['default'].get('OPTIONS', {})))"
+    return setting_in_fresh_process(
+        "settings.DATABASES['default'].get('OPTIONS', {})",
+        settings_module="registry.settings.test",
+        env={"DATABASE_URL": "postgres://postgres@127.0.0.1:5432/test", **env},
     )
-    result = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=ROOT,
-        env={
-            **os.environ,
-            "DJANGO_SETTINGS_MODULE": "registry.settings.test",
-            "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/test",
-            **env,
-        },
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
-    return json.loads(result.stdout.strip().splitlines()[-1])
 
 
 def test_postgresql_binds_on_the_server_and_prepares_by_default():
