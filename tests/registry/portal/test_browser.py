@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from django.core import mail
+from playwright.sync_api import expect
 
 from . import factories
 
@@ -205,7 +206,7 @@ def test_portal_end_to_end(portal_data, new_page, live_server, screenshot_dir):
     shot(applicant, screenshot_dir, "request-new")
     applicant.get_by_role("button", name="Send the request").click()
     applicant.wait_for_url(re.compile(r".*/portal/requests/\d+/$"))
-    assert applicant.locator("#request-state").inner_text() == "Pending review"
+    expect(applicant.locator("#request-state")).to_have_text("Pending review")
     request_url = applicant.url
     shot(applicant, screenshot_dir, "request-pending")
 
@@ -220,7 +221,8 @@ def test_portal_end_to_end(portal_data, new_page, live_server, screenshot_dir):
     office.get_by_role("link", name="Alice Inventions SARL").click()
     shot(office, screenshot_dir, "office-review")
     office.get_by_role("button", name="Approve and issue").click()
-    assert office.locator("#request-state").inner_text() == "Approved"
+    # expect() waits for the page after the POST: the review page has a #request-state too
+    expect(office.locator("#request-state")).to_have_text("Approved")
 
     # --- the applicant downloads it; it verifies through the API ------------------------
     applicant.goto(request_url)
@@ -249,9 +251,8 @@ def test_portal_end_to_end(portal_data, new_page, live_server, screenshot_dir):
     office.get_by_role("link", name="Issued credentials").first.click()
     shot(office, screenshot_dir, "office-credentials")
     office.get_by_role("button", name="Revoke").first.click()
-    office.wait_for_load_state()
+    expect(office.locator(".messages")).to_contain_text("Revoked.")
     assert office.confirmations == ["Revoke this credential? This cannot be undone."]
-    assert "Revoked." in office.locator(".messages").inner_text()
     result = verify_through_api(applicant, document)
     assert result["verified"] is False
     assert result["results"]["status"]["ok"] is False
@@ -290,12 +291,12 @@ def test_portal_end_to_end(portal_data, new_page, live_server, screenshot_dir):
     office.goto("/portal/tools/resolve/")
     office.get_by_label("DID").fill(did)
     office.get_by_role("button", name="Resolve").click()
-    assert did in office.locator("#did-document").inner_text()
+    expect(office.locator("#did-document")).to_contain_text(did)
     shot(office, screenshot_dir, "tool-resolve")
     office.goto("/portal/tools/verify/")
     office.get_by_label("Paste it here").fill(json.dumps(document))
     office.get_by_role("button", name="Verify").last.click()
-    assert office.locator("#verdict").inner_text() == "not verified"  # revoked
+    expect(office.locator("#verdict")).to_have_text("not verified")  # revoked
     shot(office, screenshot_dir, "tool-verify")
 
     # --- the applicant links a wallet over a challenge ----------------------------------
@@ -324,7 +325,7 @@ def test_portal_end_to_end(portal_data, new_page, live_server, screenshot_dir):
     applicant.goto("/portal/")
     applicant.get_by_label("Language").select_option("fr")
     applicant.get_by_role("button", name="Change").click()
-    applicant.wait_for_load_state()
+    expect(applicant.locator("html")).to_have_attribute("lang", "fr")
     french_pages = {
         "/portal/": "Tableau de bord",
         "/portal/requests/new/": "Demander une attestation",
@@ -342,7 +343,7 @@ def test_portal_end_to_end(portal_data, new_page, live_server, screenshot_dir):
         shot(applicant, screenshot_dir, re.sub(r"-\d+$", "", name))
     office.get_by_label("Language").select_option("fr")
     office.get_by_role("button", name="Change").click()
-    office.wait_for_load_state()
+    expect(office.locator("html")).to_have_attribute("lang", "fr")
     for path, heading in {
         "/portal/office/EP/queue/": "File d’examen",
         "/portal/office/EP/credentials/": "Attestations délivrées",
@@ -354,7 +355,7 @@ def test_portal_end_to_end(portal_data, new_page, live_server, screenshot_dir):
         shot(office, screenshot_dir, "fr-" + path.strip("/").replace("/", "-"))
     root.get_by_label("Language").select_option("fr")
     root.get_by_role("button", name="Change").click()
-    root.wait_for_load_state()
+    expect(root.locator("html")).to_have_attribute("lang", "fr")
     for path, heading in {
         "/portal/admin/": "Registre de confiance et administration",
         "/portal/admin/offices/EP/": "Clés d’API",
@@ -367,7 +368,7 @@ def test_portal_end_to_end(portal_data, new_page, live_server, screenshot_dir):
     anonymous.goto("/accounts/signup/")
     anonymous.get_by_label("Language").select_option("fr")
     anonymous.get_by_role("button", name="Change").click()
-    anonymous.wait_for_load_state()
+    expect(anonymous.locator("html")).to_have_attribute("lang", "fr")
     for path, heading in {
         "/accounts/signup/": "Créer un compte",
         "/accounts/login/": "Se connecter",
