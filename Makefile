@@ -4,12 +4,14 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint format check-deploy bench demo clean
+.PHONY: install run test lint format check-deploy bench demo lock clean
 
-$(STAMP): pyproject.toml
+# Installs the versions in constraints.txt, the set the suite last passed with: a fresh clone
+# installs what was tested, not whatever was released since. `make lock` refreshes it.
+$(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
 	@touch $(STAMP)
 
 install: $(STAMP)
@@ -40,6 +42,19 @@ bench: install
 demo: install
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py load_demo_data
+
+# The newest releases pyproject.toml allows, resolved in a throwaway venv and written to
+# constraints.txt; then `make test` tells whether they work.
+LOCK_VENV := .lock-venv
+lock:
+	rm -rf $(LOCK_VENV)
+	$(PYTHON) -m venv $(LOCK_VENV)
+	$(LOCK_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(LOCK_VENV)/bin/python -m pip install --quiet '.[dev]'
+	{ echo '# Versions the suite passed with: make install uses them as pip constraints.'; \
+	  echo '# Regenerate with `make lock` (newest releases pyproject.toml allows), then `make test`.'; \
+	  $(LOCK_VENV)/bin/python -m pip freeze --exclude ip-identity-registry; } > constraints.txt
+	rm -rf $(LOCK_VENV) build
 
 clean:
 	rm -rf $(VENV) var staticfiles
