@@ -4,6 +4,7 @@ from . import resolution
 
 urlpatterns = [
     path("api/health", resolution.HealthApi.as_view(), name="health"),
+    path("api/ready", resolution.ReadinessApi.as_view(), name="ready"),
     # DIF Universal Resolver driver interface; <path:...> because DIDs and DID URLs may hold
     # "/" and the percent-decoded "#" of a fragment.
     path(

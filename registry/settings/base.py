@@ -218,6 +218,14 @@ CELERY_BEAT_SCHEDULE["status-outbox-sweep"] = {
     "task": "registry.status.tasks.status_outbox_sweep",
     "schedule": float(os.environ.get("STATUS_SWEEP_SECONDS", "30")),
 }
+# Readiness (registry.health, GET /api/ready, manage.py health): a status change waiting longer
+# than this to be published makes the report "degraded" (4 sweeps by default).
+HEALTH_PUBLISH_LAG_SECONDS = float(
+    os.environ.get(
+        "HEALTH_PUBLISH_LAG_SECONDS",
+        4 * CELERY_BEAT_SCHEDULE["status-outbox-sweep"]["schedule"],
+    )
+)
 # Credentials (registry.credentials): drop presentation challenges expired for a day.
 CELERY_BEAT_SCHEDULE["credentials-challenges-purge"] = {
     "task": "registry.credentials.tasks.challenges_purge",
