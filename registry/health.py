@@ -27,6 +27,7 @@ from django.db.models import Count, Min
 from django.utils import timezone
 
 OK, DEGRADED, DOWN = "ok", "degraded", "down"
+STATUSES = (OK, DEGRADED, DOWN)
 _SEVERITY = {OK: 0, DEGRADED: 1, DOWN: 2}
 _PROBE_KEY = "health:probe"
 

@@ -47,7 +47,7 @@ from identity.resolution import (
 )
 from identity.resolution.base import MAX_DID_LENGTH, isoformat
 from identity.services import did_key_owner
-from registry.health import DOWN, health_report
+from registry.health import DOWN, STATUSES, health_report
 
 from .errors import error_body
 from .throttles import ScopedRateThrottle
@@ -589,7 +589,7 @@ class HealthApi(APIView):
 
 
 class ReadinessCheckSerializer(serializers.Serializer):
-    status = serializers.ChoiceField(choices=["ok", "degraded", "down"])
+    status = serializers.ChoiceField(choices=STATUSES)
     detail = serializers.CharField()
     ms = serializers.FloatField(required=False, help_text="database: time to answer SELECT 1")
     pending = serializers.IntegerField(
@@ -601,9 +601,7 @@ class ReadinessCheckSerializer(serializers.Serializer):
 
 
 class ReadinessSerializer(serializers.Serializer):
-    status = serializers.ChoiceField(
-        choices=["ok", "degraded", "down"], help_text="the worst of the checks"
-    )
+    status = serializers.ChoiceField(choices=STATUSES, help_text="the worst of the checks")
     checks = serializers.DictField(
         child=ReadinessCheckSerializer(),
         help_text="database, cache and statusPublishing",

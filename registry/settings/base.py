@@ -274,6 +274,7 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {
         "CredentialStatusValueEnum": "registry.status.apis.STATUS_VALUES",
+        "HealthStatusEnum": "registry.health.STATUSES",
     },
 }
 
