@@ -4,6 +4,10 @@ and everything else happens in `services` and `verification`."""
 
 from __future__ import annotations
 
+import hashlib
+import json
+import re
+
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiExample,
@@ -37,6 +41,7 @@ from .services import (
     challenge_create,
     credential_get_for_office,
     credential_issue,
+    credential_issue_idempotent,
     credential_status_entry,
     format_datetime,
     parse_datetime,
@@ -200,8 +205,22 @@ class CredentialIssueApi(APIView):
             "`issuer` (`{id: <office did:key>, registryDid: <office DID>}`), `issuanceDate`, "
             "`credentialStatus` and the proof, validates the subject against the type's JSON "
             "Schema (400 `invalidCredential` with `problems`), and refuses a type the office is "
-            "not accredited for (403 `notAccredited`, with the reason)."
+            "not accredited for (403 `notAccredited`, with the reason).\n\n"
+            "Retries: send an `Idempotency-Key` header (any string of 1 to 255 printable ASCII "
+            "characters, a UUID say). A retry with the same key and the same body returns the "
+            "credential the first request issued (201, `Idempotent-Replayed: true`), even if "
+            "the first response was lost or both run at once; the same key with another body "
+            "is a 422 `idempotencyKeyReused`. Keys are kept with the credential, per office."
         ),
+        parameters=[
+            OpenApiParameter(
+                "Idempotency-Key",
+                OpenApiTypes.STR,
+                OpenApiParameter.HEADER,
+                required=False,
+                description="Makes a retry of this request return the same credential.",
+            )
+        ],
         request=IssueInputSerializer,
         responses={
             201: IssueOutputSerializer,
@@ -209,6 +228,7 @@ class CredentialIssueApi(APIView):
             401: CredentialsErrorSerializer,
             403: CredentialsErrorSerializer,
             413: CredentialsErrorSerializer,
+            422: CredentialsErrorSerializer,
         },
         examples=[
             OpenApiExample(
@@ -270,18 +290,60 @@ class CredentialIssueApi(APIView):
                     "credential.expirationDate must be an RFC 3339 date-time with a timezone.",
                     code="invalidInput",
                 )
-        issued = credential_issue(
-            issuer=office,
-            credential_type=credential_type,
-            subject_did=subject["id"],
-            claims=subject,
-            proof_format=proof_format,
-            expiration_date=expiration,
-            actor=request.auth,
-            request=request,
-            status_purpose=status_purpose,
+        arguments = {
+            "issuer": office,
+            "credential_type": credential_type,
+            "subject_did": subject["id"],
+            "claims": subject,
+            "proof_format": proof_format,
+            "expiration_date": expiration,
+            "actor": request.auth,
+            "request": request,
+            "status_purpose": status_purpose,
+        }
+        idempotency_key = _idempotency_key(request)
+        if idempotency_key is None:
+            issued = credential_issue(**arguments)
+            return Response(
+                {"verifiableCredential": issued.document}, status=status.HTTP_201_CREATED
+            )
+        issuance = credential_issue_idempotent(
+            idempotency_key=idempotency_key, request_sha256=_request_sha256(body), **arguments
         )
-        return Response({"verifiableCredential": issued.document}, status=status.HTTP_201_CREATED)
+        headers = {"Idempotent-Replayed": "true"} if issuance.replayed else {}
+        return Response(
+            {"verifiableCredential": issuance.credential.document},
+            status=status.HTTP_201_CREATED,
+            headers=headers,
+        )
+
+
+# Printable ASCII but the double quote: a key sent as a Structured Field string ("...", as
+# the IETF draft has it) is unquoted first.
+_IDEMPOTENCY_KEY = re.compile(r"[\x20\x21\x23-\x7e]{1,255}")
+
+
+def _idempotency_key(request: Request) -> str | None:
+    value = request.headers.get("Idempotency-Key")
+    if value is None:
+        return None
+    value = value.strip()
+    if len(value) >= 2 and value[0] == value[-1] == '"':
+        value = value[1:-1]
+    if not _IDEMPOTENCY_KEY.fullmatch(value) or not value.strip():
+        raise ApiError(
+            "The Idempotency-Key header must be 1 to 255 printable ASCII characters "
+            "(no double quotes but around it).",
+            code="invalidInput",
+        )
+    return value
+
+
+def _request_sha256(body: dict) -> str:
+    """The digest a retry must match: the parsed body in one fixed serialization, so that
+    key order and whitespace do not matter."""
+    text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 # ---------------------------------------------------------------------------------------------

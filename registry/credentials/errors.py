@@ -16,3 +16,10 @@ class IssuanceRefused(ApiError):
 
     def __init__(self, message: str, *, code: str = "notAccredited", **extra):
         super().__init__(message, code=code, status_code=403, **extra)
+
+
+class IdempotencyKeyReused(ApiError):
+    """An Idempotency-Key already used by this issuer for a different request."""
+
+    def __init__(self, message: str):
+        super().__init__(message, code="idempotencyKeyReused", status_code=422)

@@ -39,12 +39,23 @@ class IssuedCredential(models.Model):
     proof_format = models.CharField(max_length=8, choices=Format.choices)
     document = models.JSONField()
     issued_by = models.CharField(max_length=200, blank=True)  # who asked: API key, user, command
+    # The client's Idempotency-Key (POST /credentials/issue), unique per issuer, and the SHA-256
+    # of its request (canonical JSON): a retry of the same request gets this credential back.
+    idempotency_key = models.CharField(max_length=255, blank=True, default="")
+    request_sha256 = models.CharField(max_length=64, blank=True, default="")
 
     class Meta:
         ordering = ["-issued_at", "-id"]
         indexes = [
             models.Index(fields=["issuer", "-issued_at"], name="issuedcred_issuer_idx"),
             models.Index(fields=["subject_did"], name="issuedcred_subject_idx"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["issuer_did", "idempotency_key"],
+                condition=~models.Q(idempotency_key=""),
+                name="issuedcred_idempotency_key_uniq",
+            ),
         ]
 
     def __str__(self) -> str:

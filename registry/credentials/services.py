@@ -10,10 +10,11 @@ from __future__ import annotations
 import logging
 import secrets
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from identity.crypto import didkit_adapter
@@ -25,7 +26,7 @@ from registry.audit.services import audit_record
 from registry.participants.models import Participant
 
 from .context import CREDENTIAL_TYPES, credential_contexts
-from .errors import CredentialRequestInvalid, IssuanceRefused
+from .errors import CredentialRequestInvalid, IdempotencyKeyReused, IssuanceRefused
 from .models import Challenge, IssuedCredential
 from .schemas import schema_errors
 
@@ -126,6 +127,7 @@ def _build_and_sign(
     now: datetime,
     request=None,
     status_purpose: str = "revocation",
+    idempotency: tuple[str, str] = ("", ""),
 ) -> IssuedCredential:
     if proof_format not in PROOF_FORMATS:
         raise CredentialRequestInvalid(f"proofFormat must be one of {', '.join(PROOF_FORMATS)}")
@@ -174,6 +176,8 @@ def _build_and_sign(
             proof_format=proof_format,
             document=document,
             issued_by=_actor_label(actor),
+            idempotency_key=idempotency[0],
+            request_sha256=idempotency[1],
         )
         _ISSUED_INSERT.insert(issued)
         audit_record(
@@ -186,6 +190,7 @@ def _build_and_sign(
                 "issuer": issuer_did.did,
                 "subject": subject_did,
                 "format": proof_format,
+                **({"idempotencyKey": idempotency[0]} if idempotency[0] else {}),
             },
         )
         return issued
@@ -227,6 +232,7 @@ def credential_issue(
     actor=None,
     request=None,
     status_purpose: str = "revocation",
+    idempotency: tuple[str, str] = ("", ""),
 ) -> IssuedCredential:
     """Issue an office credential (IPApplicantCredential, IPRepresentativeCredential) signed
     with the office's current did:key. Refused (IssuanceRefused, 403) unless the office is
@@ -279,7 +285,68 @@ def credential_issue(
         now=now,
         request=request,
         status_purpose=status_purpose,
+        idempotency=idempotency,
     )
+
+
+IDEMPOTENCY_KEY_MAX_LENGTH = 255
+
+
+@dataclass(frozen=True)
+class Issuance:
+    credential: IssuedCredential
+    replayed: bool  # True: an earlier request with the same Idempotency-Key issued it
+
+
+def _idempotent_replay(*, issuer: Participant, key: str, request_sha256: str):
+    earlier = IssuedCredential.objects.filter(
+        issuer_did=issuer.did.did, idempotency_key=key
+    ).first()
+    if earlier is not None and earlier.request_sha256 != request_sha256:
+        raise IdempotencyKeyReused(
+            f"The Idempotency-Key {key[:80]!r} was used for a different request "
+            f"(credential {earlier.credential_id}); use a new key for a new credential."
+        )
+    return earlier
+
+
+def credential_issue_idempotent(
+    *, issuer: Participant, idempotency_key: str, request_sha256: str, **kwargs
+) -> Issuance:
+    """`credential_issue` that a client can retry safely (a timeout, a lost response): the
+    first request with a given `idempotency_key` issues; a later one with the same key and the
+    same request (`request_sha256`, the digest of its canonical JSON) gets that credential back,
+    even while they run concurrently; with another request, IdempotencyKeyReused (422). Keys
+    are the issuer's own: two offices may use the same one."""
+    if not isinstance(idempotency_key, str) or not (
+        0 < len(idempotency_key) <= IDEMPOTENCY_KEY_MAX_LENGTH
+    ):
+        raise CredentialRequestInvalid(
+            f"the idempotency key must have 1 to {IDEMPOTENCY_KEY_MAX_LENGTH} characters"
+        )
+    earlier = _idempotent_replay(issuer=issuer, key=idempotency_key, request_sha256=request_sha256)
+    if earlier is not None:
+        return Issuance(earlier, replayed=True)
+    try:
+        issued = credential_issue(
+            issuer=issuer, idempotency=(idempotency_key, request_sha256), **kwargs
+        )
+    except IntegrityError:
+        # The same key, committed by a concurrent request between the lookup and this insert
+        # (the unique constraint on issuer and key): that one issued; this one rolled back.
+        earlier = _idempotent_replay(
+            issuer=issuer, key=idempotency_key, request_sha256=request_sha256
+        )
+        if earlier is None:
+            raise
+        logger.info(
+            "idempotency key %r of %s: a concurrent request issued %s first",
+            idempotency_key[:80],
+            issuer.did.did,
+            earlier.credential_id,
+        )
+        return Issuance(earlier, replayed=True)
+    return Issuance(issued, replayed=False)
 
 
 def credential_issue_mandate(
