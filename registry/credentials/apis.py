@@ -16,6 +16,9 @@ from drf_spectacular.utils import (
     extend_schema_field,
 )
 from rest_framework import serializers, status
+from rest_framework.exceptions import NotFound
+from rest_framework.generics import GenericAPIView
+from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -37,12 +40,15 @@ from .context import (
 from .parsers import BoundedJSONParser
 from .schemas import credential_schema
 from .services import (
+    CREDENTIAL_STATES,
     PROOF_FORMATS,
     challenge_create,
     credential_get_for_office,
     credential_issue,
     credential_issue_idempotent,
+    credential_status_entries_attach,
     credential_status_entry,
+    credentials_issued_by,
     format_datetime,
     parse_datetime,
 )
@@ -414,6 +420,96 @@ class CredentialRetrieveApi(APIView):
     def get(self, request: Request, credential_id: str) -> Response:
         issued = credential_get_for_office(office=request.auth.office, credential_id=credential_id)
         return Response(IssuedCredentialOutputSerializer(issued).data)
+
+
+class IssuedCredentialPagination(CursorPagination):
+    # Keyset pagination on a unique key: pages stay stable while the office keeps issuing (page
+    # numbers would shift with every new credential, and so would a cursor on issuance dates,
+    # which tie: they have whole seconds).
+    ordering = "-id"
+    page_size = 50
+    page_size_query_param = "pageSize"
+    max_page_size = 200
+
+
+class CredentialListFilterSerializer(serializers.Serializer):
+    subject = serializers.CharField(required=False, max_length=2048)
+    type = serializers.ChoiceField(choices=CREDENTIAL_TYPES, required=False)
+    status = serializers.ChoiceField(choices=CREDENTIAL_STATES, required=False)
+    issuedAfter = serializers.DateTimeField(required=False)  # noqa: N815
+    issuedBefore = serializers.DateTimeField(required=False)  # noqa: N815
+    idempotencyKey = serializers.CharField(required=False, max_length=255)  # noqa: N815
+
+
+_LIST_PARAMETERS = {*CredentialListFilterSerializer().fields, "cursor", "pageSize"}
+
+
+class CredentialListApi(GenericAPIView):
+    """`GET /credentials`"""
+
+    authentication_classes = [ApiKeyAuthentication]
+    permission_classes = [HasApiKeyScope]
+    required_scope = "issue"
+    pagination_class = IssuedCredentialPagination
+    serializer_class = IssuedCredentialOutputSerializer
+
+    @extend_schema(
+        operation_id="credentials_list",
+        summary="The credentials an office issued",
+        description=(
+            "The calling office's credentials (API key with the `issue` scope), newest first, "
+            "each as `GET /credentials/{id}` returns it. Filters combine: `subject` (a DID), "
+            "`type`, `status`, `issuedAfter` (inclusive) and `issuedBefore` (exclusive, "
+            "RFC 3339), `idempotencyKey` (what a request sent with that key issued). Pages "
+            "follow `next` (a cursor: stable while new credentials arrive). An unknown "
+            "parameter is a 400, so a misspelt filter never returns everything."
+        ),
+        parameters=[
+            OpenApiParameter("subject", str, description="The subject's DID."),
+            OpenApiParameter("type", str, enum=list(CREDENTIAL_TYPES)),
+            OpenApiParameter("status", str, enum=list(CREDENTIAL_STATES)),
+            OpenApiParameter("issuedAfter", OpenApiTypes.DATETIME),
+            OpenApiParameter("issuedBefore", OpenApiTypes.DATETIME),
+            OpenApiParameter("idempotencyKey", str),
+            OpenApiParameter("cursor", str, description="From `next` or `previous`."),
+            OpenApiParameter(
+                "pageSize", int, description="Entries per page (default 50, max 200)."
+            ),
+        ],
+        responses={
+            200: IssuedCredentialOutputSerializer(many=True),
+            400: CredentialsErrorSerializer,
+            401: CredentialsErrorSerializer,
+            403: CredentialsErrorSerializer,
+        },
+        tags=TAGS,
+    )
+    def get(self, request: Request) -> Response:
+        unknown = sorted(set(request.query_params) - _LIST_PARAMETERS)
+        if unknown:
+            raise ApiError(
+                f"Unknown query parameter(s): {', '.join(u[:40] for u in unknown[:10])}.",
+                code="invalidInput",
+            )
+        filters = CredentialListFilterSerializer(data=request.query_params)
+        if not filters.is_valid():
+            raise ApiError("Invalid query parameters.", code="invalidInput", fields=filters.errors)
+        given = filters.validated_data
+        issued = credentials_issued_by(
+            office=request.auth.office,
+            subject_did=given.get("subject"),
+            credential_type=given.get("type"),
+            state=given.get("status"),
+            issued_after=given.get("issuedAfter"),
+            issued_before=given.get("issuedBefore"),
+            idempotency_key=given.get("idempotencyKey"),
+        )
+        try:
+            page = self.paginate_queryset(issued)
+        except NotFound:  # DRF's answer to a cursor it cannot decode
+            raise ApiError("Invalid cursor.", code="invalidInput") from None
+        credential_status_entries_attach(page)
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -48,6 +48,7 @@ class IssuedCredential(models.Model):
         ordering = ["-issued_at", "-id"]
         indexes = [
             models.Index(fields=["issuer", "-issued_at"], name="issuedcred_issuer_idx"),
+            models.Index(fields=["issuer", "-id"], name="issuedcred_issuer_id_idx"),
             models.Index(fields=["subject_did"], name="issuedcred_subject_idx"),
         ]
         constraints = [

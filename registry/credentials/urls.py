@@ -3,6 +3,7 @@ from django.urls import path, re_path
 from . import apis
 
 urlpatterns = [
+    path("credentials", apis.CredentialListApi.as_view(), name="credentials-list"),
     path("credentials/issue", apis.CredentialIssueApi.as_view(), name="credentials-issue"),
     path("credentials/verify", apis.CredentialVerifyApi.as_view(), name="credentials-verify"),
     path("presentations/verify", apis.PresentationVerifyApi.as_view(), name="presentations-verify"),
