@@ -285,6 +285,7 @@ class _FixedRendererMixin:
 
 
 class ResolveIdentifierApi(_FixedRendererMixin, APIView):
+    cors_public = True  # registry.api.cors
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "resolve"
 
@@ -374,6 +375,7 @@ class ResolveIdentifierApi(_FixedRendererMixin, APIView):
 
 
 class ResolverMethodsApi(APIView):
+    cors_public = True  # registry.api.cors
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "resolve"
 
@@ -450,6 +452,7 @@ def _owner_of(controller: str) -> dict:
 
 
 class KeyOwnerApi(APIView):
+    cors_public = True  # registry.api.cors
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "resolve"
 
@@ -517,6 +520,8 @@ _DOCUMENT_PATH = re.compile(r"^(?:[A-Za-z0-9._-]+/)*[A-Za-z0-9._-]+$")
 class DidDocumentApi(_FixedRendererMixin, APIView):
     """did:web documents of registry DIDs, where the did:web spec maps them."""
 
+    cors_public = True  # registry.api.cors
+
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "public"
 
@@ -577,6 +582,8 @@ class RegistryDidDocumentApi(DidDocumentApi):
 
 class HealthApi(APIView):
     """The trivial endpoint: the benchmark baseline and a liveness probe (no database)."""
+
+    cors_public = True  # registry.api.cors
 
     @extend_schema(
         operation_id="health",

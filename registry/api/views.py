@@ -14,3 +14,5 @@ class PublicApi(APIView):
     authentication_classes: list = []
     permission_classes: list = []
     throttle_classes = [ScopedRateThrottle]
+    # Readable from any web origin (registry.api.cors).
+    cors_public = True

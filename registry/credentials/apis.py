@@ -670,6 +670,8 @@ class ChallengeCreateApi(PublicApi):
 class ContextApi(APIView):
     """`GET /contexts/ip/v1`"""
 
+    cors_public = True  # registry.api.cors
+
     authentication_classes: list = []
     permission_classes: list = []
 
@@ -688,6 +690,8 @@ class ContextApi(APIView):
 
 class SchemaApi(APIView):
     """`GET /schemas/{type}.json`"""
+
+    cors_public = True  # registry.api.cors
 
     authentication_classes: list = []
     permission_classes: list = []

@@ -77,6 +77,8 @@ class DirectoryPagination(PageNumberPagination):
 class ParticipantListApi(GenericAPIView):
     """`GET /api/participants/`: the public directory."""
 
+    cors_public = True  # registry.api.cors
+
     pagination_class = DirectoryPagination
     serializer_class = ParticipantOutputSerializer
     throttle_classes = [ScopedRateThrottle]
@@ -125,6 +127,8 @@ class ParticipantListApi(GenericAPIView):
 
 class ParticipantDetailApi(GenericAPIView):
     """`GET /api/participants/{did}/`: one office or agent."""
+
+    cors_public = True  # registry.api.cors
 
     serializer_class = ParticipantOutputSerializer
     throttle_classes = [ScopedRateThrottle]

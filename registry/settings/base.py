@@ -90,6 +90,8 @@ MIDDLEWARE = [
     "registry.api.throttles.LoginThrottleMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Access-Control-Allow-Origin: * on the public API (views with cors_public), preflights.
+    "registry.api.cors.PublicCorsMiddleware",
 ]
 
 ROOT_URLCONF = "registry.urls"

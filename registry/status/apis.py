@@ -154,7 +154,6 @@ def _list_response(request, version: StatusListVersion) -> HttpResponse:
         response = HttpResponse(version.body, content_type=LIST_MEDIA_TYPE)
     response["ETag"] = etag
     response["Cache-Control"] = CACHE_CONTROL
-    response["Access-Control-Allow-Origin"] = "*"  # public data, read by wallets and verifiers
     return response
 
 
