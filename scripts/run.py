@@ -8,8 +8,10 @@
 3. Children, each in its own process group: the web server on http://127.0.0.1:${PORT:-8000},
    a Celery worker (`--pool threads`: didkit hangs in forked children, so never prefork) and
    Celery beat (schedule file under var/).
-4. Supervision: Ctrl-C / SIGTERM stops everything it started; if a child dies, it says which and
-   stops the rest (exit status 1).
+4. Supervision: Ctrl-C / SIGTERM stops everything it started. A worker or beat that exits is
+   started again (at most RESTART_LIMIT times in RESTART_WINDOW_SECONDS); if the web server or
+   the private Redis dies, or a restart limit is reached, it says which and stops the rest (exit
+   status 1).
 
 Environment: PORT, REGISTRY_HOST (defaults to localhost:$PORT when PORT is set),
 REGISTRY_VAR_DIR (default ./var), REDIS_URL, DATABASE_URL, DJANGO_SETTINGS_MODULE

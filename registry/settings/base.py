@@ -220,6 +220,13 @@ CELERY_BEAT_SCHEDULE["status-outbox-sweep"] = {
     "task": "registry.status.tasks.status_outbox_sweep",
     "schedule": float(os.environ.get("STATUS_SWEEP_SECONDS", "30")),
 }
+# Verification (registry.credentials): clock skew allowed on issuance and expiration dates.
+CREDENTIALS_CLOCK_SKEW_SECONDS = int(os.environ.get("CREDENTIALS_CLOCK_SKEW_SECONDS", "60"))
+# Status publishing: after a failed enqueue (Redis down), leave publishing to the outbox sweep
+# for this long instead of paying a connection timeout per change.
+STATUS_BROKER_BACKOFF_SECONDS = float(os.environ.get("STATUS_BROKER_BACKOFF_SECONDS", "10"))
+# Trust registry: sign an IPOfficeAccreditationCredential for each root accreditation.
+TRUST_ACCREDITATION_CREDENTIALS = env_bool("TRUST_ACCREDITATION_CREDENTIALS", True)
 # Readiness (registry.health, GET /api/ready, manage.py health): a status change waiting longer
 # than this to be published makes the report "degraded" (4 sweeps by default).
 HEALTH_PUBLISH_LAG_SECONDS = float(
