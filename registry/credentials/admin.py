@@ -80,7 +80,7 @@ class IssueCredentialForm(forms.ModelForm):
 class IssuedCredentialAdmin(AddFormMixin, NoSaveOnChangeMixin, admin.ModelAdmin):
     list_display = ("credential_id", "credential_type", "issuer_did", "subject_did", "issued_at")
     list_filter = ("credential_type", "proof_format")
-    search_fields = ("credential_id", "subject_did", "issuer_did")
+    search_fields = ("credential_id", "subject_did", "issuer_did", "idempotency_key")
     date_hierarchy = "issued_at"
     readonly_fields = (
         "credential_id",
@@ -93,6 +93,7 @@ class IssuedCredentialAdmin(AddFormMixin, NoSaveOnChangeMixin, admin.ModelAdmin)
         "expires_at",
         "proof_format",
         "issued_by",
+        "idempotency_key",
         "document_pretty",
     )
     list_select_related = ("issuer",)

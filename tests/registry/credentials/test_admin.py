@@ -8,7 +8,7 @@ from django.contrib.auth import get_user_model
 from registry.credentials.models import IssuedCredential
 from registry.credentials.verification import credential_verify
 
-from .conftest import applicant_claims
+from .conftest import api_client, applicant_claims
 
 pytestmark = pytest.mark.django_db
 
@@ -52,3 +52,24 @@ def test_admin_shows_refusals_on_the_form(admin_client, office, applicant):
     assert "personType" in response.content.decode()
     assert not IssuedCredential.objects.filter(issuer=office).exists()
     assert admin_client.get("/admin/credentials/issuedcredential/").status_code == 200
+
+
+def test_support_finds_a_credential_by_the_idempotency_key_an_office_sent(
+    admin_client, office, applicant
+):
+    body = {
+        "credential": {
+            "type": ["VerifiableCredential", "IPApplicantCredential"],
+            "credentialSubject": applicant_claims(applicant),
+        }
+    }
+    response = api_client(office).post(
+        "/credentials/issue", body, format="json", HTTP_IDEMPOTENCY_KEY="crm-order-99"
+    )
+    assert response.status_code == 201
+    issued = IssuedCredential.objects.get(issuer=office)
+    listing = admin_client.get("/admin/credentials/issuedcredential/", {"q": "crm-order-99"})
+    assert issued.credential_id in listing.content.decode()
+    assert "1 result" in listing.content.decode()
+    page = admin_client.get(f"/admin/credentials/issuedcredential/{issued.pk}/change/")
+    assert "crm-order-99" in page.content.decode()
