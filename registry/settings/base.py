@@ -92,6 +92,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Access-Control-Allow-Origin: * on the public API (views with cors_public), preflights.
     "registry.api.cors.PublicCorsMiddleware",
+    # Cache-Control: no-store on responses to API-key or logged-in requests (personal data).
+    "registry.api.no_store.NoStoreForAuthenticatedMiddleware",
 ]
 
 ROOT_URLCONF = "registry.urls"
