@@ -2,7 +2,12 @@
 
     python -m registry.anchoring.verify --server http://127.0.0.1:8000 [--key KEY] \\
         [--status-list ID --version N | --leaf-hash HEX | --kind K --key-name KEY] \\
-        [--old-checkpoint FILE] [--save-checkpoint FILE] [--audit]
+        [--old-checkpoint FILE] [--save-checkpoint FILE] [--monitor FILE] [--audit]
+
+`--monitor FILE` is the monitor's loop body (cron, a systemd timer): check that the log only
+grew since the checkpoint saved in FILE (none yet: start from this one), then save the new one
+there. A shrunk or forked log fails and leaves FILE as it was, so every later run fails too
+until someone looks.
 
 (`python manage.py verify_log` takes the same options.) Every check trusts only the checkpoint
 signature (with `--key`, or the key the server publishes at `/log/key`, which is then merely
@@ -16,7 +21,9 @@ import argparse
 import contextlib
 import hashlib
 import json
+import os
 import sys
+import tempfile
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -224,11 +231,21 @@ def run(
     document: str | None = None,
     old_checkpoint: str | None = None,
     save_checkpoint: str | None = None,
+    monitor: str | None = None,
     audit: bool = False,
     out: Callable[[str], None] = print,
 ) -> bool:
     """Run the requested checks against `server`; print what was verified; True if all pass."""
     client = LogClient(server)
+    if monitor is not None:
+        if old_checkpoint is not None or save_checkpoint is not None:
+            out(
+                "FAIL --monitor FILE is --old-checkpoint FILE plus --save-checkpoint FILE: not both"
+            )
+            return False
+        save_checkpoint = monitor
+        if os.path.exists(monitor):
+            old_checkpoint = monitor
     try:
         verifier_keys, source = _keys(client, keys)
         text = client.checkpoint()
@@ -262,9 +279,10 @@ def run(
             out(
                 f"OK leaf {lh.hex()} is included at index {index} (tree size {checkpoint.tree_size})"
             )
+        if monitor is not None and old_checkpoint is None:
+            out(f"   no checkpoint saved in {monitor} yet: monitoring starts from this one")
         if old_checkpoint is not None:
-            with open(old_checkpoint, encoding="utf-8") as fh:
-                old = open_checkpoint(fh.read(), verifier_keys)
+            old = open_checkpoint(_read_text(old_checkpoint, "--old-checkpoint"), verifier_keys)
             check_consistency(client, old, checkpoint)
             out(
                 f"OK checkpoint {old.tree_size} is consistent with checkpoint {checkpoint.tree_size}"
@@ -273,13 +291,40 @@ def run(
             count = audit_entries(client, checkpoint)
             out(f"OK recomputed the root from all {count} entries: it matches the checkpoint")
         if save_checkpoint is not None:
-            with open(save_checkpoint, "w", encoding="utf-8") as fh:
-                fh.write(text)
+            _write_atomically(save_checkpoint, text)
             out(f"   saved the checkpoint to {save_checkpoint}")
     except (VerificationFailed, note.NoteError, KeyError, TypeError, ValueError) as exc:
         out(f"FAIL {exc}")
         return False
     return True
+
+
+def _read_text(path: str, option: str) -> str:
+    try:
+        with open(path, encoding="utf-8") as fh:
+            return fh.read()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise VerificationFailed(f"cannot read {option} {path}: {exc}") from None
+
+
+def _write_atomically(path: str, text: str) -> None:
+    """Replace `path` whole or not at all: a monitor killed mid-write must not leave a
+    truncated checkpoint that fails every later run."""
+    directory = os.path.dirname(os.path.abspath(path))
+    try:
+        fd, temporary = tempfile.mkstemp(prefix=".checkpoint-", dir=directory)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                fh.write(text)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(temporary, path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(temporary)
+            raise
+    except OSError as exc:
+        raise VerificationFailed(f"cannot save the checkpoint to {path}: {exc}") from None
 
 
 def _check_document(entry: dict, raw: bytes, what: str) -> None:
@@ -313,6 +358,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--old-checkpoint", help="a saved checkpoint that must be a prefix")
     parser.add_argument("--save-checkpoint", help="write the verified checkpoint here")
     parser.add_argument(
+        "--monitor",
+        metavar="FILE",
+        help="check consistency with the checkpoint saved in FILE (if any), then save the new "
+        "one there (for a monitor run periodically)",
+    )
+    parser.add_argument(
         "--audit",
         action="store_true",
         help="recompute the whole tree from every entry and compare with the checkpoint",
@@ -336,6 +387,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         document=args.document,
         old_checkpoint=args.old_checkpoint,
         save_checkpoint=args.save_checkpoint,
+        monitor=args.monitor,
         audit=args.audit,
     )
     return 0 if ok else 1

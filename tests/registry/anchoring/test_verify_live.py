@@ -13,7 +13,7 @@ import rfc8785
 from django.core.management import CommandError, call_command
 
 from registry.anchoring import merkle, note, services, verify
-from registry.anchoring.models import LogLeaf
+from registry.anchoring.models import Checkpoint, LogHead, LogLeaf, LogSubtree
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -207,3 +207,84 @@ def test_manage_py_verify_log_never_opens_the_database(live_server):
     assert result.returncode == 0, result.stdout + result.stderr
     assert "is included at index" in result.stdout
     assert "matches the checkpoint" in result.stdout
+
+
+def _restore_an_empty_backup():
+    """What restoring a backup taken before any of these leaves does to the log."""
+    for model in (Checkpoint, LogSubtree, LogLeaf, LogHead):
+        model.objects.all().delete()
+
+
+def test_monitor_starts_then_follows_the_log_and_catches_a_fork(live_server, tmp_path):
+    state = tmp_path / "monitor" / "checkpoint.txt"
+    state.parent.mkdir()
+    anchor_versions(range(1, 4))
+    ok, output = run(live_server, monitor=str(state))
+    assert ok, output
+    assert "monitoring starts from this one" in output
+    first = note.Checkpoint.parse_text(note.parse_note(state.read_text())[0])
+    assert first.tree_size == services.log_size()
+
+    anchor_versions(range(4, 10))
+    ok, output = run(live_server, monitor=str(state))
+    assert ok, output
+    size = services.log_size()
+    assert f"OK checkpoint {first.tree_size} is consistent with checkpoint {size}" in output
+    grown = state.read_text()
+    assert note.Checkpoint.parse_text(note.parse_note(grown)[0]).tree_size == size
+    assert [p.name for p in state.parent.iterdir()] == ["checkpoint.txt"]  # no temp file left
+
+    # The registry is restored from an old backup: the log shrinks, then grows a different
+    # history. Each run fails, and the saved checkpoint stays the last good one.
+    _restore_an_empty_backup()
+    anchor_versions(range(1, 5), list_id="list-8")
+    ok, output = run(live_server, monitor=str(state))
+    assert not ok
+    assert "the log shrank" in output
+    assert state.read_text() == grown
+    anchor_versions(range(5, 12), list_id="list-8")
+    ok, output = run(live_server, monitor=str(state))
+    assert not ok
+    assert f"FAIL consistency {size} -> {services.log_size()}" in output
+    assert state.read_text() == grown
+
+
+def test_monitor_with_an_explicit_file_option_is_refused(live_server, tmp_path):
+    anchor_versions(range(1, 3))
+    ok, output = run(live_server, monitor=str(tmp_path / "a"), save_checkpoint=str(tmp_path / "b"))
+    assert not ok
+    assert "not both" in output
+
+
+def test_unreadable_or_unwritable_checkpoint_files_fail_with_a_reason(live_server, tmp_path):
+    anchor_versions(range(1, 3))
+    ok, output = run(live_server, old_checkpoint=str(tmp_path / "missing.txt"))
+    assert not ok
+    assert f"FAIL cannot read --old-checkpoint {tmp_path / 'missing.txt'}" in output
+    ok, output = run(live_server, save_checkpoint=str(tmp_path / "no-such-dir" / "cp.txt"))
+    assert not ok
+    assert "FAIL cannot save the checkpoint" in output
+
+
+def test_monitor_from_the_command_line_exits_non_zero_on_a_fork(live_server, tmp_path):
+    state = tmp_path / "checkpoint.txt"
+    anchor_versions(range(1, 6))
+    command = [
+        sys.executable,
+        "-m",
+        "registry.anchoring.verify",
+        "--server",
+        live_server.url,
+        "--monitor",
+        str(state),
+    ]
+    env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
+    assert (
+        subprocess.run(command, cwd=ROOT, env=env, capture_output=True, timeout=60).returncode == 0
+    )
+    size = services.log_size()
+    _restore_an_empty_backup()
+    anchor_versions(range(1, 8), list_id="list-9")
+    failed = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert failed.returncode == 1
+    assert f"FAIL consistency {size} -> {services.log_size()}" in failed.stdout

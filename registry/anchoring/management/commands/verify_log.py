@@ -34,6 +34,7 @@ class Command(BaseCommand):
             document=options["document"],
             old_checkpoint=options["old_checkpoint"],
             save_checkpoint=options["save_checkpoint"],
+            monitor=options["monitor"],
             audit=options["audit"],
             out=self.stdout.write,
         )
