@@ -236,7 +236,6 @@ def run(
     out: Callable[[str], None] = print,
 ) -> bool:
     """Run the requested checks against `server`; print what was verified; True if all pass."""
-    client = LogClient(server)
     if monitor is not None:
         if old_checkpoint is not None or save_checkpoint is not None:
             out(
@@ -247,6 +246,7 @@ def run(
         if os.path.exists(monitor):
             old_checkpoint = monitor
     try:
+        client = LogClient(server)
         verifier_keys, source = _keys(client, keys)
         text = client.checkpoint()
         checkpoint = open_checkpoint(text, verifier_keys)

@@ -288,3 +288,9 @@ def test_monitor_from_the_command_line_exits_non_zero_on_a_fork(live_server, tmp
     failed = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
     assert failed.returncode == 1
     assert f"FAIL consistency {size} -> {services.log_size()}" in failed.stdout
+
+
+def test_a_server_option_that_is_not_an_http_url_is_a_fail_not_a_traceback():
+    lines: list[str] = []
+    assert verify.run(server="registry.example.org", out=lines.append) is False
+    assert lines == ["FAIL --server must be an http(s) URL"]
