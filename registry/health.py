@@ -85,14 +85,17 @@ def _cache() -> HealthCheck:
     cache = caches["default"]
     reachable = getattr(cache, "redis_reachable", None)
     if reachable is None:  # not the shared Redis cache (tests, a custom CACHES)
-        return HealthCheck("cache", OK, f"{cache.__class__.__name__} (not shared)")
+        return HealthCheck(
+            "cache", OK, f"{cache.__class__.__name__} (not shared)", {"shared": False}
+        )
     cache.get(_PROBE_KEY)  # a round trip: a Redis that stopped answering shows now
     if cache.redis_reachable:
-        return HealthCheck("cache", OK, "Redis, shared by every process")
+        return HealthCheck("cache", OK, "Redis, shared by every process", {"shared": True})
     return HealthCheck(
         "cache",
         DEGRADED,
         "Redis unreachable: this process caches and counts rate limits in its own memory",
+        {"shared": False},
     )
 
 

@@ -599,6 +599,9 @@ class ReadinessCheckSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=STATUSES)
     detail = serializers.CharField()
     ms = serializers.FloatField(required=False, help_text="database: time to answer SELECT 1")
+    shared = serializers.BooleanField(
+        required=False, help_text="cache: whether every process shares it (Redis reachable)"
+    )
     pending = serializers.IntegerField(
         required=False, help_text="statusPublishing: status changes not yet published"
     )

@@ -14,6 +14,7 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from registry.participants.models import Participant
@@ -26,6 +27,45 @@ from .admin_forms import (
     MemberAddForm,
     ReasonForm,
 )
+
+
+def _health_rows(report) -> list[dict]:
+    """The readiness report (registry.health) in the portal's language: one row per check."""
+    from registry.health import DEGRADED, DOWN
+
+    labels = {
+        "database": _("Database"),
+        "cache": _("Shared cache (Redis)"),
+        "statusPublishing": _("Status list publishing"),
+    }
+    rows = []
+    for check in report.checks:
+        data = check.data
+        if check.status == DOWN:
+            text = _("unreachable")
+        elif check.name == "database":
+            text = _("answers (%(ms)s ms)") % {"ms": data.get("ms")}
+        elif check.name == "cache":
+            if check.status == DEGRADED:
+                text = _("Redis unreachable: each process caches and counts rate limits on its own")
+            elif data.get("shared"):
+                text = _("shared by every process")
+            else:
+                text = _("this process's memory only (no Redis configured)")
+        elif not data.get("pending"):
+            text = _("no change waiting")
+        else:
+            text = ngettext(
+                "%(pending)s change waiting, for %(seconds)s s",
+                "%(pending)s changes waiting, the oldest for %(seconds)s s",
+                data["pending"],
+            ) % {"pending": data["pending"], "seconds": round(data["oldestSeconds"])}
+            if check.status == DEGRADED:
+                text += " " + _("(verifiers still see the old status: is a Celery worker running?)")
+        rows.append(
+            {"label": labels.get(check.name, check.name), "status": check.status, "text": text}
+        )
+    return rows
 
 
 def _error_text(exc: Exception) -> str:
@@ -74,6 +114,9 @@ def admin_home(request):
         raise Http404("This page is for administrators.")
     context = {"offices": offices, "is_root": is_root}
     if is_root:
+        from registry.health import health_report
+
+        context["health"] = _health_rows(health_report())
         context["accreditations"] = IssuerAccreditation.objects.select_related(
             "office", "parent"
         ).order_by("office__st3_code", "-granted_at")[:300]

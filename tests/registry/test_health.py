@@ -106,12 +106,14 @@ def test_redis_unreachable_is_degraded_and_redis_reachable_is_ok(settings):
     cache = health_report().as_dict()["checks"]["cache"]
     assert cache["status"] == "degraded"
     assert "own memory" in cache["detail"]
+    assert cache["shared"] is False
 
     settings.CACHES = resilient(live.REDIS_URL)
     report = health_report()
     assert report.as_dict()["checks"]["cache"] == {
         "status": "ok",
         "detail": "Redis, shared by every process",
+        "shared": True,
     }
     assert report.status == "ok"
 

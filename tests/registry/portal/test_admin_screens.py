@@ -2,6 +2,7 @@
 administrators manage their own office's members and API keys (shown once) and nothing of
 another office; the audit log is scoped the same way."""
 
+import html
 import re
 
 import pytest
@@ -172,3 +173,37 @@ def test_audit_log_is_scoped(client, root, ep, us, ep_admin):
     assert page.count("api_key.create") == 1
     assert ">EP<" in page
     assert ">US<" not in page
+
+
+def _health_table(page: str) -> str:
+    match = re.search(r'<table id="health">(.*?)</table>', page, re.S)
+    assert match, "no health table"
+    return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", match.group(1))))
+
+
+def test_registry_admins_see_the_service_health_and_a_publishing_lag(client, root, ep, settings):
+    from registry.status.services import credential_status_change, status_entry_allocate
+
+    client.force_login(root)
+    table = _health_table(client.get(reverse("portal:admin-home")).content.decode())
+    assert "Database ok answers" in table
+    assert "Shared cache (Redis) ok this process's memory only" in table  # tests: no Redis
+    assert "Status list publishing ok no change waiting" in table
+
+    # a revocation no worker published (on-commit work does not run in a test transaction)
+    status_entry_allocate(issuer_did=ep.did.did, credential_id="urn:uuid:lag-1")
+    credential_status_change(issuer=ep, credential_id="urn:uuid:lag-1", action="revoke")
+    settings.HEALTH_PUBLISH_LAG_SECONDS = 0
+    table = _health_table(client.get(reverse("portal:admin-home")).content.decode())
+    assert "Status list publishing degraded 1 change waiting, for" in table
+    assert "is a Celery worker running?" in table
+
+    client.post(reverse("portal:set_language"), {"language": "fr", "next": "/portal/admin/"})
+    table = _health_table(client.get(reverse("portal:admin-home")).content.decode())
+    assert "Publication des listes de statut dégradé 1 changement en attente depuis" in table
+
+
+def test_office_admins_do_not_see_the_service_health(client, ep_admin):
+    client.force_login(ep_admin)
+    page = client.get(reverse("portal:admin-home")).content.decode()
+    assert 'id="health"' not in page
