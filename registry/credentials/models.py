@@ -40,7 +40,8 @@ class IssuedCredential(models.Model):
     document = models.JSONField()
     issued_by = models.CharField(max_length=200, blank=True)  # who asked: API key, user, command
     # The client's Idempotency-Key (POST /credentials/issue), unique per issuer, and the SHA-256
-    # of its request (canonical JSON): a retry of the same request gets this credential back.
+    # of its request (its JSON with sorted keys, no whitespace): a retry of the same request gets
+    # this credential back.
     idempotency_key = models.CharField(max_length=255, blank=True, default="")
     request_sha256 = models.CharField(max_length=64, blank=True, default="")
 

@@ -315,7 +315,7 @@ def credential_issue_idempotent(
 ) -> Issuance:
     """`credential_issue` that a client can retry safely (a timeout, a lost response): the
     first request with a given `idempotency_key` issues; a later one with the same key and the
-    same request (`request_sha256`, the digest of its canonical JSON) gets that credential back,
+    same request (`request_sha256`: the digest of its JSON, keys sorted) gets that credential back,
     even while they run concurrently; with another request, IdempotencyKeyReused (422). Keys
     are the issuer's own: two offices may use the same one."""
     if not isinstance(idempotency_key, str) or not (
