@@ -105,7 +105,8 @@ def gunicorn_stop(proc: subprocess.Popen | None) -> None:
             proc.kill()
 
 
-def _children(pid: int) -> list[int]:
+def worker_pids(pid: int) -> list[int]:
+    """The gunicorn workers: the children of the arbiter `pid` (empty where /proc does not say)."""
     try:
         text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
     except OSError:
@@ -145,6 +146,33 @@ def _owner_of_inode(inode: str, pids: list[int]) -> int | None:
     return None
 
 
+def worker_of(conn: http.client.HTTPConnection, port: int, workers: list[int]) -> int | None:
+    """The gunicorn worker holding the server end of `conn` (an open connection), or None
+    where /proc does not say."""
+    if conn.sock is None or not workers:
+        return None
+    inode = _server_socket_inode(conn.sock.getsockname()[1], port)
+    return _owner_of_inode(inode, workers) if inode else None
+
+
+def connection_to_worker(
+    port: int, worker: int | None, workers: list[int], *, tries: int = 200
+) -> http.client.HTTPConnection:
+    """A keep-alive connection served by gunicorn worker `worker` (for client processes that
+    each take their own worker: see `spread_connections`). Each try has served one
+    GET /api/health; after `tries`, or with no worker to aim at, the last one as it landed."""
+    conn = None
+    for _ in range(tries):
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        conn.request("GET", "/api/health")
+        conn.getresponse().read()
+        owner = worker_of(conn, port, workers)
+        if worker is None or owner is None or owner == worker:
+            return conn
+        conn.close()
+    return conn or http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+
+
 def spread_connections(port: int, gunicorn: subprocess.Popen, count: int, *, tries: int = 200):
     """`count` keep-alive connections to the server, spread over its workers as evenly as they
     go (one per worker while there are workers left).
@@ -154,7 +182,7 @@ def spread_connections(port: int, gunicorn: subprocess.Popen, count: int, *, tri
     runs on one process (one GIL) and measures half its rate. Connections are opened until
     each lands on a worker that has fewest; where /proc does not say who holds a socket,
     they are left as they land. Each connection has served one GET /api/health."""
-    workers = _children(gunicorn.pid)
+    workers = worker_pids(gunicorn.pid)
     load = dict.fromkeys(workers, 0)
     chosen: list[http.client.HTTPConnection] = []
     for _ in range(tries):
@@ -163,9 +191,7 @@ def spread_connections(port: int, gunicorn: subprocess.Popen, count: int, *, tri
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
         conn.request("GET", "/api/health")
         conn.getresponse().read()
-        client_port = conn.sock.getsockname()[1]
-        inode = _server_socket_inode(client_port, port)
-        owner = _owner_of_inode(inode, workers) if inode and workers else None
+        owner = worker_of(conn, port, workers)
         if owner is None or load[owner] == min(load.values()):
             if owner is not None:
                 load[owner] += 1

@@ -31,7 +31,16 @@ import tempfile
 import time
 from pathlib import Path
 
-from _common import bench_env, free_port, gunicorn_start, gunicorn_stop, manage, wait_until_up
+from _common import (
+    bench_env,
+    connection_to_worker,
+    free_port,
+    gunicorn_start,
+    gunicorn_stop,
+    manage,
+    wait_until_up,
+    worker_pids,
+)
 
 GOAL_RATIO = 0.55
 GOAL_P50_FACTOR = 2.0
@@ -43,10 +52,16 @@ print(registry_did_ensure().did)
 """
 
 
-def _client(args: tuple[int, str, float]) -> tuple[int, int, list[float]]:
-    """One keep-alive connection sending requests back to back for `seconds`."""
-    port, path, seconds = args
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+def _client(args: tuple) -> tuple[int, int, list[float]]:
+    """One keep-alive connection sending requests back to back for `seconds`, served by gunicorn
+    worker `worker`: left to chance, two of four clients land on one worker of two about a
+    third of the time, and that worker's GIL then limits the rate measured."""
+    port, path, seconds, worker, workers = args
+
+    def connect():
+        return connection_to_worker(port, worker, workers)
+
+    conn = connect()
     latencies: list[float] = []
     errors = 0
     end = time.perf_counter() + seconds
@@ -62,20 +77,25 @@ def _client(args: tuple[int, str, float]) -> tuple[int, int, list[float]]:
                 errors += 1
             if response.getheader("Connection", "").lower() == "close":
                 conn.close()
-                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+                conn = connect()
         except (OSError, http.client.HTTPException):
             errors += 1
             conn.close()
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            conn = connect()
             continue
         latencies.append(time.perf_counter() - started)
     conn.close()
     return len(latencies), errors, latencies
 
 
-def drive(pool, port: int, path: str, seconds: float, clients: int) -> dict:
+def drive(pool, port: int, path: str, seconds: float, clients: int, workers: list[int]) -> dict:
+    # client i on worker i mod N: the clients spread evenly over the workers
+    jobs = [
+        (port, path, seconds, workers[i % len(workers)] if workers else None, workers)
+        for i in range(clients)
+    ]
     started = time.perf_counter()
-    results = pool.map(_client, [(port, path, seconds)] * clients)
+    results = pool.map(_client, jobs)
     elapsed = time.perf_counter() - started
     latencies = sorted(lat for _, _, lats in results for lat in lats)
     count = len(latencies)
@@ -158,11 +178,14 @@ def main() -> int:
         targets = {"health": "/api/health", "resolve": path}
         ctx = multiprocessing.get_context("fork")
         with ctx.Pool(options.clients) as pool:
+            workers = worker_pids(gunicorn.pid)
             for target in targets.values():  # warm-up: connections, caches, imports
-                drive(pool, port, target, 1.0, options.clients)
+                drive(pool, port, target, 1.0, options.clients, workers)
             for _ in range(options.rounds):
                 for name, target in targets.items():
-                    runs[name].append(drive(pool, port, target, options.seconds, options.clients))
+                    runs[name].append(
+                        drive(pool, port, target, options.seconds, options.clients, workers)
+                    )
 
         health, resolve = summarize(runs["health"]), summarize(runs["resolve"])
         print()
