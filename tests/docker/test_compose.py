@@ -137,3 +137,19 @@ def test_the_image_collectstatic_step_works(tmp_path):
     assert result.returncode == 0, result.stderr[-3000:]
     assert (tmp_path / "static" / "staticfiles.json").is_file()
     assert (tmp_path / "static" / "admin" / "css").is_dir()
+
+
+def test_healthchecks_probe_readiness_not_mere_liveness(compose):
+    from django.core.management import get_commands
+    from django.urls import resolve
+
+    from registry.api.resolution import ReadinessApi
+
+    services = compose["services"]
+    web = " ".join(services["web"]["healthcheck"]["test"])
+    path = re.search(r"http://127\.0\.0\.1:8000(/[^'\"\s)]+)", web).group(1)
+    # the page that answers 503 while the database is down (tests/registry/test_health.py)
+    assert resolve(path).func.cls is ReadinessApi
+    worker = services["worker"]["healthcheck"]
+    assert worker["test"][1:] == ["python", "manage.py", "health"]
+    assert "health" in get_commands()  # exits 1 when status changes wait, 2 when down
