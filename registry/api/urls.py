@@ -1,10 +1,10 @@
 from django.urls import path, re_path
 
-from . import resolution
+from . import health, resolution
 
 urlpatterns = [
-    path("api/health", resolution.HealthApi.as_view(), name="health"),
-    path("api/ready", resolution.ReadinessApi.as_view(), name="ready"),
+    path("api/health", health.HealthApi.as_view(), name="health"),
+    path("api/ready", health.ReadinessApi.as_view(), name="ready"),
     # DIF Universal Resolver driver interface; <path:...> because DIDs and DID URLs may hold
     # "/" and the percent-decoded "#" of a fragment.
     path(

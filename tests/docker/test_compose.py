@@ -143,7 +143,7 @@ def test_healthchecks_probe_readiness_not_mere_liveness(compose):
     from django.core.management import get_commands
     from django.urls import resolve
 
-    from registry.api.resolution import ReadinessApi
+    from registry.api.health import ReadinessApi
 
     services = compose["services"]
     web = " ".join(services["web"]["healthcheck"]["test"])
