@@ -1,4 +1,4 @@
-"""Verify the registry's anchoring log from the outside: no database, no Django, only HTTP.
+"""Verify the registry's anchoring log from the outside: no database, no Django settings, only HTTP.
 
     python -m registry.anchoring.verify --server http://127.0.0.1:8000 [--key KEY] \\
         [--status-list ID --version N | --leaf-hash HEX | --kind K --key-name KEY] \\
