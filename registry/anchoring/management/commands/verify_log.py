@@ -1,7 +1,8 @@
 """`python manage.py verify_log --server URL ...`: verify the anchoring log over HTTP.
 
 It never touches the database (no system checks, no ORM), so it runs anywhere the project is
-installed; `python -m registry.anchoring.verify` is the same without Django settings (the installed packages still load).
+installed; `python -m registry.anchoring.verify` is the same without Django settings (the
+installed packages still load).
 """
 
 from django.core.management.base import BaseCommand, CommandError
