@@ -194,6 +194,25 @@ class RejectForm(forms.Form):
     )
 
 
+class CredentialSearchForm(forms.Form):
+    q = forms.CharField(
+        label=_("Search"),
+        required=False,
+        max_length=2048,
+        help_text=_("The subject's name or DID, or a credential id."),
+    )
+    status = forms.ChoiceField(
+        label=_("Status"),
+        required=False,
+        choices=[
+            ("", _("Any")),
+            ("active", _("active")),
+            ("suspended", _("suspended")),
+            ("revoked", _("revoked")),
+        ],
+    )
+
+
 class StatusChangeForm(forms.Form):
     action = forms.ChoiceField(
         choices=[("revoke", _("Revoke")), ("suspend", _("Suspend")), ("reinstate", _("Reinstate"))]

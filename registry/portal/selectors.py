@@ -114,11 +114,39 @@ def credentials_of(participant: Participant):
     )
 
 
-def credentials_issued_by(office: Participant):
+def credentials_issued_by(office: Participant, *, q: str = "", state: str = ""):
+    """The office's credentials, newest first. `q`: a credential id (with or without
+    `urn:uuid:`), a subject DID, or part of the subject's name; `state`: active, suspended or
+    revoked."""
     model = _issued_model()
     if model is None:
         return []
-    return model.objects.filter(issuer=office).select_related("issuer").order_by("-issued_at")
+    issued = model.objects.filter(issuer=office).select_related("issuer")
+    q = q.strip()
+    if q:
+        credential_id = q.lower() if q.lower().startswith("urn:uuid:") else f"urn:uuid:{q.lower()}"
+        named = Participant.objects.filter(display_name__icontains=q).values("did__did")
+        issued = issued.filter(
+            Q(credential_id=credential_id) | Q(subject_did=q) | Q(subject_did__in=named)
+        )
+    if state:
+        from registry.status.models import StatusEntry
+
+        issued = issued.filter(
+            credential_id__in=StatusEntry.objects.filter(
+                status_list__issuer_id=office.did_id, state=state
+            ).values("credential_id")
+        )
+    return issued.order_by("-id")
+
+
+def subject_names(subject_dids) -> dict[str, str]:
+    """Display names of the participants behind these DIDs (one query), for lists."""
+    return dict(
+        Participant.objects.filter(did__did__in=set(subject_dids)).values_list(
+            "did__did", "display_name"
+        )
+    )
 
 
 def credential_for_user(user, credential_id: str):

@@ -9,6 +9,7 @@ from functools import wraps
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
@@ -21,6 +22,7 @@ from identity.models import DidDocumentVersion
 from . import selectors, services
 from .forms import (
     ApplicantCredentialRequestForm,
+    CredentialSearchForm,
     DocumentForm,
     EmailAuthenticationForm,
     MandateForm,
@@ -33,6 +35,8 @@ from .forms import (
 )
 from .models import APPLICANT_CREDENTIAL, CredentialRequest
 from .qr import credential_qr
+
+CREDENTIALS_PER_PAGE = 50
 
 # --- access decorators ----------------------------------------------------------------------
 
@@ -346,19 +350,38 @@ def office_request_detail(request, pk):
 @officer_required
 def office_credentials(request, st3):
     office = selectors.office_for_officer(request.user, st3)
+    search = CredentialSearchForm(request.GET or None)
+    filters = search.cleaned_data if search.is_valid() else {}
+    page = Paginator(
+        selectors.credentials_issued_by(
+            office, q=filters.get("q", ""), state=filters.get("status", "")
+        ),
+        CREDENTIALS_PER_PAGE,
+    ).get_page(request.GET.get("page"))
+    credentials = list(page.object_list)
     now = timezone.now()
-    credentials = list(selectors.credentials_issued_by(office)[:200])
     ids = [c.credential_id for c in credentials]
     states = selectors.credential_states(ids)
     suspendable = selectors.suspendable_ids(ids)
+    names = selectors.subject_names(c.subject_did for c in credentials)
     for c in credentials:
         c.portal_state = states.get(c.credential_id, "active")
         c.is_expired = bool(c.expires_at and c.expires_at <= now)
         c.suspendable = c.credential_id in suspendable
+        c.subject_name = names.get(c.subject_did, "")
+    query = request.GET.copy()
+    query.pop("page", None)
     return render(
         request,
         "portal/office_credentials.html",
-        {"office": office, "credentials": credentials, "status_form": StatusChangeForm()},
+        {
+            "office": office,
+            "credentials": credentials,
+            "page": page,
+            "search": search if search.is_bound else CredentialSearchForm(),
+            "query": query.urlencode(),
+            "status_form": StatusChangeForm(),
+        },
     )
 
 
