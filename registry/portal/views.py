@@ -37,6 +37,7 @@ from .models import APPLICANT_CREDENTIAL, CredentialRequest
 from .qr import credential_qr
 
 CREDENTIALS_PER_PAGE = 50
+REQUESTS_PER_PAGE = 50
 
 # --- access decorators ----------------------------------------------------------------------
 
@@ -303,13 +304,19 @@ def office_queue(request, st3):
     state = request.GET.get("state", CredentialRequest.State.PENDING)
     if state not in CredentialRequest.State.values:
         state = CredentialRequest.State.PENDING
-    queue = selectors.request_queue(request.user, office).filter(state=state).order_by("created_at")
+    # Pending requests oldest first (the work to do, in turn); decided ones newest first.
+    order = (
+        ("created_at", "pk") if state == CredentialRequest.State.PENDING else ("-created_at", "-pk")
+    )
+    queue = selectors.request_queue(request.user, office).filter(state=state).order_by(*order)
+    page = Paginator(queue, REQUESTS_PER_PAGE).get_page(request.GET.get("page"))
     return render(
         request,
         "portal/office_queue.html",
         {
             "office": office,
-            "queue": queue[:200],
+            "queue": page.object_list,
+            "page": page,
             "state": state,
             "states": CredentialRequest.State.choices,
         },

@@ -88,3 +88,51 @@ def test_another_office_s_officer_sees_none_of_it(client, us_officer, issued):
     client.force_login(us_officer)
     response = client.get(reverse("portal:office-credentials", args=["EP"]))
     assert response.status_code == 404
+
+
+def _requests(ep, count: int, *, name: str = "Applicant") -> list:
+    from registry.participants.services import participant_create
+    from registry.portal.services import credential_request_create
+
+    claims = {"name": "X", "personType": "legal", "country": "FR", "address": "1 rue"}
+    return [
+        credential_request_create(
+            requester=participant_create(
+                kind="applicant", display_name=f"{name} {i:02d}", country="FR"
+            ),
+            office=ep,
+            claims=claims,
+        )
+        for i in range(count)
+    ]
+
+
+def test_the_review_queue_counts_pages_and_serves_the_oldest_first(client, ep, ep_officer):
+    from registry.portal.services import credential_request_reject
+
+    requests = _requests(ep, 53)
+    client.force_login(ep_officer)
+    queue = reverse("portal:office-queue", args=["EP"])
+    first = client.get(queue).content.decode()
+    assert "53 requests" in first
+    assert "Page 1 of 2" in first
+    names = re.findall(r">(Applicant \d\d)</a>", first)
+    assert names[:2] == ["Applicant 00", "Applicant 01"]  # the oldest first: the work, in turn
+    assert len(names) == 50
+    second = client.get(queue, {"state": "pending", "page": 2}).content.decode()
+    assert re.findall(r">(Applicant \d\d)</a>", second) == [
+        "Applicant 50",
+        "Applicant 51",
+        "Applicant 52",
+    ]
+
+    for request in requests[:3]:
+        credential_request_reject(request_id=request.pk, officer=ep_officer, reason="incomplete")
+    decided = client.get(queue, {"state": "rejected"}).content.decode()
+    assert "3 requests" in decided
+    # decided ones newest first
+    assert re.findall(r">(Applicant \d\d)</a>", decided) == [
+        "Applicant 02",
+        "Applicant 01",
+        "Applicant 00",
+    ]
