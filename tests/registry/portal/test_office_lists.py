@@ -1,5 +1,6 @@
-"""An officer finds one credential among many to revoke it: search by the subject's name or
-DID or by credential id, filter by status, page through the rest; the list names subjects."""
+"""An office's lists when they grow long: an officer finds one credential among many to revoke
+it (search by the subject's name or DID or by credential id, filter by status, pages; subjects
+named), and works through a review queue of any length (counted, paged, oldest first)."""
 
 import re
 
