@@ -4,8 +4,6 @@ and everything else happens in `services` and `verification`."""
 
 from __future__ import annotations
 
-import hashlib
-import json
 import re
 
 from drf_spectacular.types import OpenApiTypes
@@ -41,6 +39,7 @@ from .parsers import BoundedJSONParser
 from .schemas import credential_schema
 from .services import (
     CREDENTIAL_STATES,
+    IDEMPOTENCY_KEY_MAX_LENGTH,
     PROOF_FORMATS,
     challenge_create,
     credential_get_for_office,
@@ -50,6 +49,7 @@ from .services import (
     credential_status_entry,
     credentials_issued_by,
     format_datetime,
+    issue_request_sha256,
     parse_datetime,
 )
 from .verification import credential_verify, presentation_verify
@@ -314,7 +314,7 @@ class CredentialIssueApi(APIView):
                 {"verifiableCredential": issued.document}, status=status.HTTP_201_CREATED
             )
         issuance = credential_issue_idempotent(
-            idempotency_key=idempotency_key, request_sha256=_request_sha256(body), **arguments
+            idempotency_key=idempotency_key, request_sha256=issue_request_sha256(body), **arguments
         )
         headers = {"Idempotent-Replayed": "true"} if issuance.replayed else {}
         return Response(
@@ -326,7 +326,7 @@ class CredentialIssueApi(APIView):
 
 # Printable ASCII but the double quote: a key sent as a Structured Field string ("...", as
 # the IETF draft has it) is unquoted first.
-_IDEMPOTENCY_KEY = re.compile(r"[\x20\x21\x23-\x7e]{1,255}")
+_IDEMPOTENCY_KEY = re.compile(rf"[\x20\x21\x23-\x7e]{{1,{IDEMPOTENCY_KEY_MAX_LENGTH}}}")
 
 
 def _idempotency_key(request: Request) -> str | None:
@@ -338,18 +338,11 @@ def _idempotency_key(request: Request) -> str | None:
         value = value[1:-1]
     if not _IDEMPOTENCY_KEY.fullmatch(value) or not value.strip():
         raise ApiError(
-            "The Idempotency-Key header must be 1 to 255 printable ASCII characters "
-            "(no double quotes but around it).",
+            f"The Idempotency-Key header must be 1 to {IDEMPOTENCY_KEY_MAX_LENGTH} printable "
+            "ASCII characters (no double quotes but around it).",
             code="invalidInput",
         )
     return value
-
-
-def _request_sha256(body: dict) -> str:
-    """The digest a retry must match: the parsed body in one fixed serialization, so that
-    key order and whitespace do not matter."""
-    text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 # ---------------------------------------------------------------------------------------------

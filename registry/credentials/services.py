@@ -7,6 +7,8 @@ adapter, records an `IssuedCredential` and an audit row, all in one transaction.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import secrets
 import uuid
@@ -290,6 +292,14 @@ def credential_issue(
 
 
 IDEMPOTENCY_KEY_MAX_LENGTH = 255
+
+
+def issue_request_sha256(body: dict) -> str:
+    """What makes two issuance requests "the same" for an Idempotency-Key: the SHA-256 of the
+    parsed body in one fixed serialization (keys sorted, no whitespace), so that key order and
+    whitespace do not matter."""
+    text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 @dataclass(frozen=True)

@@ -115,13 +115,14 @@ def credentials_of(participant: Participant):
 
 
 def credentials_issued_by(office: Participant, *, q: str = "", state: str = ""):
-    """The office's credentials, newest first. `q`: a credential id (with or without
-    `urn:uuid:`), a subject DID, or part of the subject's name; `state`: active, suspended or
-    revoked."""
-    model = _issued_model()
-    if model is None:
+    """The office's credentials, newest first (the credentials service's list, which also
+    filters by `state`: active, suspended or revoked), searched by `q`: a credential id (with or
+    without `urn:uuid:`), a subject DID, or part of the subject's name."""
+    if _issued_model() is None:
         return []
-    issued = model.objects.filter(issuer=office).select_related("issuer")
+    from registry.credentials.services import credentials_issued_by as issued_by
+
+    issued = issued_by(office=office, state=state or None).select_related("issuer")
     q = q.strip()
     if q:
         credential_id = q.lower() if q.lower().startswith("urn:uuid:") else f"urn:uuid:{q.lower()}"
@@ -129,15 +130,7 @@ def credentials_issued_by(office: Participant, *, q: str = "", state: str = ""):
         issued = issued.filter(
             Q(credential_id=credential_id) | Q(subject_did=q) | Q(subject_did__in=named)
         )
-    if state:
-        from registry.status.models import StatusEntry
-
-        issued = issued.filter(
-            credential_id__in=StatusEntry.objects.filter(
-                status_list__issuer_id=office.did_id, state=state
-            ).values("credential_id")
-        )
-    return issued.order_by("-id")
+    return issued
 
 
 def subject_names(subject_dids) -> dict[str, str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from functools import wraps
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
@@ -318,6 +319,7 @@ def office_queue(request, st3):
             "queue": page.object_list,
             "page": page,
             "state": state,
+            "state_query": urlencode({"state": state}),
             "states": CredentialRequest.State.choices,
         },
     )
