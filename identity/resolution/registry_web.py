@@ -107,7 +107,8 @@ class RegistryWebResolver(BaseResolver):
         if version_id is not None or version_time is not None:
             versions = DidDocumentVersion.objects.filter(did__did=parsed.did)
         if version_id is not None:
-            if not version_id.isdigit() or len(version_id) > 9:
+            # ASCII digits only: str.isdigit() also accepts "²", which int() refuses.
+            if not re.fullmatch(r"[0-9]{1,9}", version_id):
                 raise DidNotFound(f"{parsed.did} has no version {version_id[:20]!r}")
             row = versions.filter(version_id=int(version_id)).values(*_FIELDS).first()
         elif version_time is not None:

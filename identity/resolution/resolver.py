@@ -75,6 +75,13 @@ def parse_version_time(value: datetime | str | None) -> datetime | None:
             raise InvalidOptions("versionTime must be an ISO 8601 date-time (2026-01-31T12:00:00Z)")
     if parsed is not None and parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
+    if parsed is not None:
+        # In UTC now: an offset can carry 9999-12-31 or 0001-01-01 out of range, which would
+        # otherwise fail only later, in the database adapter or the metadata (a 500).
+        try:
+            parsed = parsed.astimezone(UTC)
+        except OverflowError:
+            raise InvalidOptions("versionTime is out of range once converted to UTC") from None
     return parsed
 
 

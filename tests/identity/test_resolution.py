@@ -109,7 +109,9 @@ def test_rotation_is_reflected_and_past_versions_stay_resolvable():
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("version_id", ["3", "0", "abc", "-1", "99999999999999"])
+@pytest.mark.parametrize(
+    "version_id", ["3", "0", "abc", "-1", "99999999999999", "\u00b2", "\u0661", "1\n", ""]
+)
 def test_unknown_version_id_is_not_found(version_id):
     did = did_create(path="agents:v")
     did_key_rotate(did=did)
@@ -122,7 +124,14 @@ def test_version_time_before_creation_is_not_found_and_bad_format_is_invalid_opt
     did = did_create(path="agents:vt")
     with pytest.raises(DidNotFound):
         resolve(did.did, version_time=did.created_at - timedelta(days=1))
-    for bad in ("yesterday", "2026-13-45T00:00:00Z", "x" * 100):
+    # the last two are valid ISO 8601 but leave the datetime range once converted to UTC
+    for bad in (
+        "yesterday",
+        "2026-13-45T00:00:00Z",
+        "x" * 100,
+        "9999-12-31T23:59:59-23:59",
+        "0001-01-01T00:00:00+01:00",
+    ):
         with pytest.raises(InvalidOptions):
             resolve(did.did, version_time=bad)
     with pytest.raises(InvalidOptions):

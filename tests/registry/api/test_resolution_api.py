@@ -264,6 +264,11 @@ def test_version_id_and_version_time(client, ep):
     assert t1 >= at
 
     assert client.get(IDENTIFIERS + EP_DID, {"versionId": "7"}).status_code == 404
+    # "\u00b2" passes str.isdigit() but not int(): a clean 404, not a 500
+    assert client.get(IDENTIFIERS + EP_DID, {"versionId": "\u00b2"}).status_code == 404
+    response = client.get(IDENTIFIERS + EP_DID, {"versionTime": "9999-12-31T23:59:59-23:59"})
+    assert response.status_code == 400
+    assert _body(response)["error"] == "invalidOptions"
     response = client.get(IDENTIFIERS + EP_DID, {"versionTime": "last tuesday"})
     assert response.status_code == 400
     assert _body(response)["error"] == "invalidOptions"
@@ -556,6 +561,15 @@ def test_reverse_lookup_of_the_registry_key_and_a_linked_wallet(client, ep):
     assert body["controller"] == EP_DID
     assert body["verificationMethod"] is None
     assert body["keyId"] is None
+    assert_response_matches_schema(response, path="/1.0/keys/{did}")
+
+
+@pytest.mark.parametrize("at", ["9999-12-31T23:59:59-23:59", "0001-01-01T00:00:00+01:00"])
+def test_reverse_lookup_at_out_of_range_in_utc_is_invalid_options(client, ep, at):
+    """Valid ISO 8601 whose UTC form leaves the datetime range: 400, not a 500."""
+    response = client.get(f"/1.0/keys/{ep.did.keys.get().did_key}", {"at": at})
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalidOptions"
     assert_response_matches_schema(response, path="/1.0/keys/{did}")
 
 
