@@ -180,7 +180,7 @@ class JwkResolver(OfflineResolver):
         value = did.removeprefix("did:jwk:")
         try:
             jwk = json.loads(base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)))
-        except (binascii.Error, ValueError):
+        except (binascii.Error, ValueError, RecursionError):  # RecursionError: [[[[...
             raise InvalidDid("did:jwk is not base64url-encoded JSON") from None
         if not isinstance(jwk, dict) or not isinstance(jwk.get("kty"), str):
             raise InvalidDid("did:jwk does not encode a JWK (a JSON object with kty)")

@@ -220,6 +220,8 @@ def fetch_did_document(url: str, *, did: str) -> tuple[dict, str]:
         connection.close()
     try:
         document = json.loads(bytes(body))
+    except RecursionError:  # [[[[... nested past the parser's limit: a 500 otherwise
+        raise InvalidDidDocument("the DID document is nested too deeply") from None
     except (UnicodeDecodeError, ValueError):
         raise InvalidDidDocument("the did:web host did not return valid JSON") from None
     if not isinstance(document, dict):

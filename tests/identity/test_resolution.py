@@ -440,6 +440,19 @@ def test_did_jwk_signature_only_and_errors():
         resolve("did:jwk:abc.def")
 
 
+def test_did_jwk_nested_past_the_json_parser_limit_is_invalid():
+    """1500 "[" fit in a DID (2048 characters once base64url-encoded) and exceed json's
+    recursion limit: invalidDid, not a RecursionError (a 500 through the API)."""
+    import base64
+
+    deep = "did:jwk:" + base64.urlsafe_b64encode(b"[" * 1500).rstrip(b"=").decode()
+    with pytest.raises(InvalidDid):
+        resolve(deep)
+    deep_member = base64.urlsafe_b64encode(b'{"kty":' + b"[" * 1400).rstrip(b"=").decode()
+    with pytest.raises(InvalidDid):
+        resolve("did:jwk:" + deep_member)
+
+
 # --- syntax and dispatch --------------------------------------------------------------------
 
 

@@ -179,6 +179,7 @@ def test_redirect_is_not_followed(did_host):
         ("application/json", b"<html>not json</html>"),
         ("application/json", b"[1, 2, 3]"),
         ("application/json", b"\xff\xfe\x00garbage"),
+        ("application/json", b"[" * 5000 + b"]" * 5000),  # past json's recursion limit
         (None, b"{}"),
     ],
 )
