@@ -230,7 +230,36 @@ def fetch_did_document(url: str, *, did: str) -> tuple[dict, str]:
         raise InvalidDidDocument(
             f"the DID document's id is {str(document.get('id'))[:120]!r}, not the DID resolved"
         )
+    check_document_sets(document)
     return document, content_type
+
+
+# DID Core members that are sets (JSON arrays), and what each item must be: a string (a DID
+# URL reference), an object (an embedded method or a service), or either.
+_SET_MEMBERS: dict[str, tuple[type, ...]] = {
+    "alsoKnownAs": (str,),
+    "verificationMethod": (dict,),
+    "authentication": (str, dict),
+    "assertionMethod": (str, dict),
+    "keyAgreement": (str, dict),
+    "capabilityInvocation": (str, dict),
+    "capabilityDelegation": (str, dict),
+    "service": (dict,),
+}
+
+
+def check_document_sets(document: dict) -> None:
+    """Refuse a remote document whose DID Core sets are not arrays of the right items, so that
+    nothing reading it (dereferencing, the verifier's key check) meets a number where it
+    expects a list."""
+    for name, item_types in _SET_MEMBERS.items():
+        if name not in document:
+            continue
+        value = document[name]
+        if not isinstance(value, list) or not all(isinstance(i, item_types) for i in value):
+            raise InvalidDidDocument(
+                f"the DID document's {name} is not an array of the right items"
+            )
 
 
 class RemoteWebResolver(BaseResolver):

@@ -20,6 +20,7 @@ from identity.resolution import (
     InvalidOptions,
     ResolutionFailed,
     ResolutionTimeout,
+    dereference,
     resolve,
 )
 from identity.resolution.remote_web import address_allowed
@@ -200,6 +201,43 @@ def test_document_of_another_did_is_refused(did_host):
     cache.clear()
     with pytest.raises(InvalidDidDocument):
         resolve(did)
+
+
+@pytest.mark.parametrize(
+    "members",
+    [
+        {"verificationMethod": 5},
+        {"verificationMethod": ["did:web:x#k1"]},
+        {"authentication": 5},
+        {"assertionMethod": [7]},
+        {"service": True},
+        {"service": {"id": "#x", "type": "T", "serviceEndpoint": "https://x.example"}},
+        {"alsoKnownAs": "did:key:z6MkiTBz1ymuepAQ4HEHYSF1H8quG5GLVVQR3djdX3mDooWp"},
+        {"keyAgreement": None},
+    ],
+)
+def test_document_whose_sets_are_not_arrays_is_refused(did_host, members):
+    """DID Core sets must be arrays; a host serving a number or an object there gets
+    invalidDidDocument, and dereferencing a fragment of it is not a TypeError (500)."""
+    did = f"{did_host.did_prefix}:odd"
+    did_host.routes["/odd/did.json"] = {"body": {**_document(did), **members}}
+    with pytest.raises(InvalidDidDocument):
+        resolve(did)
+    with pytest.raises(InvalidDidDocument):
+        dereference(f"{did}#x")
+
+
+def test_document_with_string_references_and_embedded_methods_is_accepted(did_host):
+    did = f"{did_host.did_prefix}:mixed"
+    document = {
+        **_document(did),
+        "authentication": [f"{did}#k1", {**_document(did)["verificationMethod"][0], "id": "#k2"}],
+        "alsoKnownAs": ["https://bob.example"],
+        "service": [{"id": "#s", "type": "LinkedDomains", "serviceEndpoint": "https://x.example"}],
+    }
+    did_host.routes["/mixed/did.json"] = {"body": document}
+    assert resolve(did).did_document == document
+    assert dereference(f"{did}#k2").content_stream["id"] == "#k2"
 
 
 @override_settings(DID_WEB_MAX_BYTES=1000)
