@@ -5,7 +5,8 @@ ourselves and refuse loopback, private, link-local, reserved, multicast and unsp
 addresses (unless DID_WEB_ALLOW_PRIVATE_ADDRESSES); we then connect to the address we vetted,
 not to the name again, so a second DNS answer cannot point us elsewhere (DNS rebinding); TLS
 still checks the certificate against the host name. One deadline (DID_WEB_TIMEOUT_SECONDS)
-covers DNS, connect and the whole body; redirects are never followed; the body is capped at
+covers DNS, connect, the TLS handshake, the headers and the whole body (a timer shuts the socket
+down when it passes); redirects are never followed; the body is capped at
 DID_WEB_MAX_BYTES; only a JSON object whose `id` is the DID is accepted. Good answers are
 cached for DID_WEB_CACHE_SECONDS (Django cache).
 """
@@ -13,12 +14,14 @@ cached for DID_WEB_CACHE_SECONDS (Django cache).
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import http.client
 import ipaddress
 import json
 import re
 import socket
 import ssl
+import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime
@@ -80,12 +83,37 @@ class _Deadline:
     def __init__(self, seconds: float) -> None:
         self.seconds = seconds
         self.end = time.monotonic() + seconds
+        self.expired = False
+        self._timer: threading.Timer | None = None
+
+    def timeout_error(self) -> ResolutionTimeout:
+        return ResolutionTimeout(f"the did:web host did not answer within {self.seconds:g} s")
 
     def left(self) -> float:
         remaining = self.end - time.monotonic()
         if remaining <= 0:
-            raise ResolutionTimeout(f"the did:web host did not answer within {self.seconds:g} s")
+            raise self.timeout_error()
         return remaining
+
+    def guard(self, sock: socket.socket) -> None:
+        """Shut `sock` down when the deadline passes. A socket timeout bounds each read, not
+        their sum: a host sending a byte at a time would otherwise hold the TLS handshake or
+        the headers open for as long as it liked."""
+
+        def expire() -> None:
+            self.expired = True
+            with contextlib.suppress(OSError):  # already closed: nothing to cut
+                # socket.socket's own shutdown: SSLSocket.shutdown would also drop its TLS
+                # state under the reading thread's feet.
+                socket.socket.shutdown(sock, socket.SHUT_RDWR)
+
+        self._timer = threading.Timer(max(self.end - time.monotonic(), 0.0), expire)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def cancel(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
 
 
 def vet_url(url: str, deadline: _Deadline) -> VettedTarget:
@@ -128,29 +156,40 @@ def vet_url(url: str, deadline: _Deadline) -> VettedTarget:
 class _PinnedHTTPConnection(http.client.HTTPConnection):
     """Connects to the vetted address instead of looking the host name up again."""
 
-    def __init__(self, target: VettedTarget, timeout: float) -> None:
-        super().__init__(target.host, target.port, timeout=timeout)
+    def __init__(self, target: VettedTarget, deadline: _Deadline) -> None:
+        super().__init__(target.host, target.port, timeout=deadline.left())
         self._target = target
+        self._deadline = deadline
 
     def connect(self) -> None:
         self.sock = socket.create_connection(
             (self._target.address, self._target.port), timeout=self.timeout
         )
+        self._deadline.guard(self.sock)
 
 
 class _PinnedHTTPSConnection(http.client.HTTPSConnection):
-    def __init__(self, target: VettedTarget, timeout: float) -> None:
+    def __init__(self, target: VettedTarget, deadline: _Deadline) -> None:
         super().__init__(
-            target.host, target.port, timeout=timeout, context=ssl.create_default_context()
+            target.host,
+            target.port,
+            timeout=deadline.left(),
+            context=ssl.create_default_context(),
         )
         self._target = target
+        self._deadline = deadline
 
     def connect(self) -> None:
         sock = socket.create_connection(
             (self._target.address, self._target.port), timeout=self.timeout
         )
         # server_hostname: SNI and certificate checked against the name, not the address.
-        self.sock = self._context.wrap_socket(sock, server_hostname=self._target.host)
+        # The handshake runs once the deadline guards the socket it ends up on.
+        self.sock = self._context.wrap_socket(
+            sock, server_hostname=self._target.host, do_handshake_on_connect=False
+        )
+        self._deadline.guard(self.sock)
+        self.sock.do_handshake()
 
 
 def fetch_did_document(url: str, *, did: str) -> tuple[dict, str]:
@@ -158,7 +197,7 @@ def fetch_did_document(url: str, *, did: str) -> tuple[dict, str]:
     deadline = _Deadline(settings.DID_WEB_TIMEOUT_SECONDS)
     target = vet_url(url, deadline)
     connection_class = _PinnedHTTPSConnection if target.scheme == "https" else _PinnedHTTPConnection
-    connection = connection_class(target, timeout=deadline.left())
+    connection = connection_class(target, deadline)
     response = None
     try:
         try:
@@ -204,17 +243,22 @@ def fetch_did_document(url: str, *, did: str) -> tuple[dict, str]:
                 body += chunk
                 if len(body) > max_bytes:
                     raise ResolutionFailed(f"the DID document is larger than {max_bytes} bytes")
-        except TimeoutError:
-            raise ResolutionTimeout(
-                f"the did:web host did not answer within {deadline.seconds:g} s"
-            ) from None
-        except ssl.SSLError as exc:
-            raise ResolutionFailed(f"TLS with the did:web host failed: {exc.reason}") from None
-        except (OSError, http.client.HTTPException) as exc:
-            raise ResolutionFailed(
-                f"could not fetch the DID document ({exc.__class__.__name__})"
-            ) from None
+            if deadline.expired:  # the guard cut the body short
+                raise deadline.timeout_error()
+        except Exception as exc:
+            # Once the guard has cut the connection, whatever the cut read looked like (an
+            # early end of the headers, a reset, a missing content type) is a timeout.
+            if deadline.expired or isinstance(exc, TimeoutError):
+                raise deadline.timeout_error() from None
+            if isinstance(exc, ssl.SSLError):
+                raise ResolutionFailed(f"TLS with the did:web host failed: {exc.reason}") from None
+            if isinstance(exc, (OSError, http.client.HTTPException)):
+                raise ResolutionFailed(
+                    f"could not fetch the DID document ({exc.__class__.__name__})"
+                ) from None
+            raise
     finally:
+        deadline.cancel()
         if response is not None:
             response.close()
         connection.close()

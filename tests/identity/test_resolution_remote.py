@@ -277,6 +277,43 @@ def test_dripping_body_is_bounded_by_one_deadline(did_host):
     assert time.monotonic() - started < 1.2
 
 
+@pytest.fixture
+def trickling_host():
+    """A host that answers the status line, then one header line every 0.2 s for 5 s: each
+    read is quick, the whole never ends in time."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    stop = threading.Event()
+
+    def serve():
+        with contextlib.suppress(OSError):
+            client, _ = listener.accept()
+            with client:
+                client.recv(4096)
+                client.sendall(b"HTTP/1.1 200 OK\r\n")
+                for _ in range(25):
+                    if stop.is_set():
+                        break
+                    client.sendall(b"X-Filler: x\r\n")
+                    time.sleep(0.2)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield f"did:web:127.0.0.1%3A{listener.getsockname()[1]}"
+    stop.set()
+    listener.close()
+    thread.join(timeout=2)
+
+
+@override_settings(DID_WEB_TIMEOUT_SECONDS=0.5)
+def test_trickling_headers_are_bounded_by_one_deadline(trickling_host):
+    """Socket timeouts bound each read, not the sum: headers arriving a line at a time held a
+    worker for as long as the host liked (8 s for a 1 s deadline)."""
+    started = time.monotonic()
+    with pytest.raises(ResolutionTimeout):
+        resolve(f"{trickling_host}:slowloris")
+    assert time.monotonic() - started < 1.5
+
+
 def test_connection_refused_is_a_resolution_failure():
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
