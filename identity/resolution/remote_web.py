@@ -56,8 +56,14 @@ _dns_pool = concurrent.futures.ThreadPoolExecutor(max_workers=4, thread_name_pre
 def address_allowed(address: str) -> bool:
     """Whether an IP address is a public unicast one we may contact."""
     ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.is_site_local:  # fec0::/10: deprecated, still routed inside some networks
+            return False
+        # Forms carrying an IPv4 address are judged by it: 2002:a00:1:: is 6to4 to 10.0.0.1.
+        if ip.ipv4_mapped is not None:
+            ip = ip.ipv4_mapped
+        elif ip.sixtofour is not None:
+            ip = ip.sixtofour
     return not (
         ip.is_loopback
         or ip.is_private

@@ -399,6 +399,13 @@ def test_host_name_is_looked_up_once_and_the_vetted_address_is_used(did_host, mo
         ("fc00::1", False),
         ("::ffff:127.0.0.1", False),
         ("::ffff:10.0.0.1", False),
+        ("fec0::1", False),  # site-local (deprecated, still routed inside some networks)
+        ("64:ff9b::a00:1", False),  # NAT64 to 10.0.0.1
+        ("64:ff9b::a9fe:a9fe", False),  # NAT64 to 169.254.169.254
+        ("64:ff9b:1::a00:1", False),  # local-use NAT64 prefix
+        ("2002:a00:1::", False),  # 6to4 of 10.0.0.1
+        ("2002:7f00:1::", False),  # 6to4 of 127.0.0.1
+        ("2002:808:808::", True),  # 6to4 of 8.8.8.8
         ("8.8.8.8", True),
         ("93.184.216.34", True),
         ("2606:4700:4700::1111", True),
