@@ -577,7 +577,9 @@ def office_get(*, st3_code: str) -> Participant:
 @transaction.atomic
 def office_member_add(*, actor, office: Participant, user, role: str, request=None):
     """Make `user` an officer (or administrator) of `office`. Office administrators add
-    officers; only registry administrators add office administrators."""
+    officers; only registry administrators add office administrators or change their role."""
+    from django.core.exceptions import PermissionDenied
+
     from .models import OfficeMembership
     from .roles import is_registry_admin
 
@@ -588,10 +590,18 @@ def office_member_add(*, actor, office: Participant, user, role: str, request=No
     if not is_system_actor(actor):
         require_office_admin(actor, office)
         if role == OfficeMembership.Role.ADMIN and not is_registry_admin(actor):
-            from django.core.exceptions import PermissionDenied
-
             raise PermissionDenied(
                 "Only a registry administrator may appoint office administrators."
+            )
+        # Re-adding an administrator as an officer would demote them (and then let an office
+        # administrator remove them): that is a registry administrator's call too.
+        if not is_registry_admin(actor) and (
+            OfficeMembership.objects.filter(
+                user=user, office=office, role=OfficeMembership.Role.ADMIN
+            ).exists()
+        ):
+            raise PermissionDenied(
+                "Only a registry administrator may change an office administrator's role."
             )
     if not user.is_active:
         raise ValidationError("this user account is inactive")

@@ -154,3 +154,32 @@ def test_accreditation_of_a_root_is_visible_in_the_query_api(root_client, ep):
     accreditation_grant(office=ep, credential_types=["IPApplicantCredential"])
     response = APIClient().get("/trust/accreditations", {"entity_id": ep.did.did})
     assert_response_matches_schema(response)
+
+
+def test_an_office_admin_cannot_demote_another_admin_then_remove_them(ep_admin_client, ep):
+    # Only registry administrators appoint or remove office administrators; "adding" a fellow
+    # administrator again with the officer role must not take that power back through the side.
+    colleague = UserFactory(username="colleague")
+    colleague.save()
+    office_member_add(actor=None, office=ep, user=colleague, role="admin")
+    response = ep_admin_client.post(
+        "/trust/offices/EP/members", {"username": "colleague", "role": "officer"}, format="json"
+    )
+    assert response.status_code == 403
+    assert "registry administrator" in response.json()["message"]
+    assert OfficeMembership.objects.get(user=colleague, office=ep).role == "admin"
+    assert ep_admin_client.delete("/trust/offices/EP/members/colleague").status_code == 403
+    assert OfficeMembership.objects.filter(user=colleague, office=ep, role="admin").exists()
+
+
+def test_a_registry_admin_may_change_an_office_admin_into_an_officer(root_client, ep):
+    colleague = UserFactory(username="colleague")
+    colleague.save()
+    office_member_add(actor=None, office=ep, user=colleague, role="admin")
+    body = checked(
+        root_client.post(
+            "/trust/offices/EP/members", {"username": "colleague", "role": "officer"}, format="json"
+        ),
+        201,
+    )
+    assert body["role"] == "officer"
