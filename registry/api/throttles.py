@@ -13,6 +13,7 @@ in registry.audit.signals: failures are counted per client IP + username.
 from __future__ import annotations
 
 import hashlib
+import unicodedata
 
 from django.conf import settings
 from django.core.cache import cache
@@ -57,7 +58,10 @@ class ScopedRateThrottle(SimpleRateThrottle):
 
 
 def _login_key(ip: str | None, username: str) -> str:
-    digest = hashlib.sha256(f"{ip}|{username.strip().lower()}".encode()).hexdigest()[:32]
+    # NFKC as Django's login form does (it logs "ｒｏｏｔ" in as "root"): the middleware reads
+    # the raw POST, the failure signal the normalised name; both must count the same account.
+    username = unicodedata.normalize("NFKC", username).strip().lower()
+    digest = hashlib.sha256(f"{ip}|{username}".encode()).hexdigest()[:32]
     return f"login-failures:{digest}"
 
 

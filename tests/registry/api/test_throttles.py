@@ -126,3 +126,21 @@ def test_one_address_trying_many_usernames_is_throttled():
     assert response["Retry-After"]
     other = Client(REMOTE_ADDR="198.51.100.41")
     assert other.post("/admin/login/", {"username": "u9", "password": "x"}).status_code == 200
+
+
+@override_settings(LOGIN_THROTTLE_ATTEMPTS=2, LOGIN_THROTTLE_WINDOW=120)
+def test_a_compatibility_form_of_the_username_is_the_same_username_to_the_throttle():
+    # The admin's login form NFKC-normalises the username ("ｒｏｏｔ" logs in as "root"): the
+    # failures are counted for "root", so the check must look there too, or fullwidth
+    # spellings give unlimited tries at one account.
+    user = UserFactory(username="root", is_staff=True, is_superuser=True)
+    user.save()
+    fullwidth = "".join(chr(ord(c) + 0xFEE0) for c in "root")
+    client = Client(REMOTE_ADDR="198.51.100.50")
+    for _ in range(2):
+        response = client.post("/admin/login/", {"username": fullwidth, "password": "bad"})
+        assert response.status_code == 200
+    response = client.post("/admin/login/", {"username": fullwidth, "password": "pw-for-tests"})
+    assert response.status_code == 429
+    response = client.post("/admin/login/", {"username": "root", "password": "pw-for-tests"})
+    assert response.status_code == 429
