@@ -63,12 +63,20 @@ def _username_for(email: str) -> str:
 
 def _unconfirmed_accounts(email: str):
     """Accounts for this address that were never confirmed: inactive, never logged in, no
-    participant. Signing up again reuses them (new password, new link)."""
+    participant. Signing up again reuses them (new password, new link). An account holding any
+    right (staff, superuser, a group, a permission, an office membership) was made by an
+    administrator, not by a sign-up: if it is inactive, it was deactivated, and a sign-up must
+    not activate it again."""
     return get_user_model().objects.filter(
         email__iexact=email.strip(),
         is_active=False,
         last_login__isnull=True,
         participants__isnull=True,
+        is_staff=False,
+        is_superuser=False,
+        groups__isnull=True,
+        user_permissions__isnull=True,
+        office_memberships__isnull=True,
     )
 
 

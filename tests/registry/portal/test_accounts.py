@@ -237,3 +237,22 @@ def test_a_confirmation_link_does_not_revive_a_deactivated_account(
     assert client.get(path).status_code == 400
     user.refresh_from_db()
     assert not user.is_active
+
+
+def test_signing_up_does_not_revive_a_deactivated_staff_or_officer_account(
+    client, ep, django_capture_on_commit_callbacks
+):
+    # An officer (made staff) whose account was deactivated before its first login: signing up
+    # with its address must not hand the account back, active, with its office and staff rights.
+    officer = factories.officer(ep, email="dana@example.org")
+    officer.is_staff = True
+    officer.is_active = False
+    officer.save(update_fields=["is_staff", "is_active"])
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("portal:signup"), SIGNUP)
+    assert response.status_code == 200
+    assert "email" in response.context["form"].errors
+    assert mail.outbox == []
+    officer.refresh_from_db()
+    assert not officer.is_active
+    assert officer.check_password(PASSWORD_OF_ALICE)
