@@ -18,13 +18,19 @@ import unicodedata
 from django.conf import settings
 from django.core.cache import cache
 from django.http import JsonResponse
-from rest_framework.throttling import SimpleRateThrottle
+from rest_framework.throttling import BaseThrottle, SimpleRateThrottle
 
 from .authentication import request_api_key
 
 
 def throttle_rates() -> dict:
     return settings.REST_FRAMEWORK.get("DEFAULT_THROTTLE_RATES", {})
+
+
+def client_address(request) -> str | None:
+    """The client's IP for rate limits: REMOTE_ADDR, or with NUM_PROXIES trusted proxies in
+    front, the address the outermost of them saw (DRF's rule, for API and login limits alike)."""
+    return BaseThrottle().get_ident(request)
 
 
 class ScopedRateThrottle(SimpleRateThrottle):
@@ -112,7 +118,7 @@ class LoginThrottleMiddleware:
             settings, "LOGIN_THROTTLE_PATHS", ()
         ):
             username = request.POST.get("username", "")
-            ip = request.META.get("REMOTE_ADDR")
+            ip = client_address(request)
             if (
                 login_failure_count(ip, username) >= settings.LOGIN_THROTTLE_ATTEMPTS
                 or login_ip_failure_count(ip) >= settings.LOGIN_THROTTLE_IP_ATTEMPTS

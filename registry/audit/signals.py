@@ -11,7 +11,7 @@ from .services import audit_record
 
 @receiver(user_logged_in, dispatch_uid="audit-user-logged-in")
 def on_user_logged_in(sender, request, user, **kwargs):
-    from registry.api.throttles import login_failures_clear
+    from registry.api.throttles import client_address, login_failures_clear
 
     path = getattr(request, "path", "") if request is not None else ""
     audit_record(
@@ -22,12 +22,12 @@ def on_user_logged_in(sender, request, user, **kwargs):
         request=request,
     )
     if request is not None:
-        login_failures_clear(request.META.get("REMOTE_ADDR"), user.get_username())
+        login_failures_clear(client_address(request), user.get_username())
 
 
 @receiver(user_login_failed, dispatch_uid="audit-user-login-failed")
 def on_user_login_failed(sender, credentials, request=None, **kwargs):
-    from registry.api.throttles import login_failure_add
+    from registry.api.throttles import client_address, login_failure_add
 
     username = str((credentials or {}).get("username", ""))[:150]
     audit_record(
@@ -38,4 +38,4 @@ def on_user_login_failed(sender, credentials, request=None, **kwargs):
         request=request,
     )
     if request is not None:
-        login_failure_add(request.META.get("REMOTE_ADDR"), username)
+        login_failure_add(client_address(request), username)

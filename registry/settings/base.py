@@ -251,6 +251,10 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
     "EXCEPTION_HANDLER": "registry.api.errors.exception_handler",
     "UNAUTHENTICATED_USER": None,
+    # Proxies in front of the registry that append the client's address to X-Forwarded-For.
+    # 0: none, the client is REMOTE_ADDR (DRF's default, None, would believe any client's
+    # X-Forwarded-For and let it pick a fresh rate-limit budget per request).
+    "NUM_PROXIES": int(os.environ.get("NUM_PROXIES", "0")),
     # Throttles are opt-in per view (`throttle_scope`, or the classes in registry.api.throttles);
     # rates "N/period" with period s, m, h or d. Cache-backed (the default cache).
     "DEFAULT_THROTTLE_RATES": {

@@ -144,3 +144,37 @@ def test_a_compatibility_form_of_the_username_is_the_same_username_to_the_thrott
     assert response.status_code == 429
     response = client.post("/admin/login/", {"username": "root", "password": "pw-for-tests"})
     assert response.status_code == 429
+
+
+def test_a_client_cannot_escape_the_rate_limit_with_x_forwarded_for():
+    # No proxy is configured in front of the registry: X-Forwarded-For is whatever the client
+    # wrote, so it must not name the client (a new value per request would be a new budget).
+    client = APIClient(REMOTE_ADDR="203.0.113.60")
+    with low_rates(trust="2/min"):
+        statuses = [
+            client.get("/trust/issuers", HTTP_X_FORWARDED_FOR=f"192.0.2.{n}").status_code
+            for n in range(4)
+        ]
+    assert statuses == [200, 200, 429, 429]
+
+
+@override_settings(LOGIN_THROTTLE_ATTEMPTS=100, LOGIN_THROTTLE_IP_ATTEMPTS=2)
+def test_behind_a_configured_proxy_logins_are_counted_per_forwarded_client():
+    with override_settings(REST_FRAMEWORK={**settings.REST_FRAMEWORK, "NUM_PROXIES": 1}):
+        proxy = Client(REMOTE_ADDR="10.0.0.2")
+        for _ in range(2):
+            response = proxy.post(
+                "/admin/login/",
+                {"username": "u", "password": "x"},
+                HTTP_X_FORWARDED_FOR="192.0.2.7",
+            )
+            assert response.status_code == 200
+        response = proxy.post(
+            "/admin/login/", {"username": "v", "password": "x"}, HTTP_X_FORWARDED_FOR="192.0.2.7"
+        )
+        assert response.status_code == 429
+        # Another client behind the same proxy is not locked out with the first one.
+        response = proxy.post(
+            "/admin/login/", {"username": "v", "password": "x"}, HTTP_X_FORWARDED_FOR="192.0.2.8"
+        )
+        assert response.status_code == 200
