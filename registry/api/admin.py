@@ -1,12 +1,15 @@
 """API keys in the admin: registry administrators see all, office administrators their office's.
-Adding a key goes through `api_key_create` and shows the key once, in the confirmation message;
-revoke and rotate are actions. Secrets are never displayed afterwards (only the hash is stored)."""
+Adding a key goes through `api_key_create` and shows the key once, on the page that answers the
+form; revoke and rotate are actions (rotate answers with the new keys the same way). Never in a
+message: messages wait in a cookie (or the session) for the next page. Secrets are never
+displayed afterwards (only the hash is stored)."""
 
 from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.shortcuts import render
 
 from identity.admin_mixins import AddFormMixin
 from registry.trust.admin_mixins import (
@@ -67,11 +70,12 @@ class ApiKeyAdmin(AddFormMixin, OfficeAdminsMixin, admin.ModelAdmin):
             return
         obj.pk = created.pk
         obj.prefix = created.prefix
-        self.message_user(
-            request,
-            f"API key {created.prefix} created. Copy it now, it will not be shown again: {key}",
-            messages.WARNING,
-        )
+        request._new_api_keys = [(created, key)]
+
+    def response_add(self, request, obj, post_url_continue=None):
+        if getattr(request, "_new_api_keys", None):
+            return _keys_shown(self, request, request._new_api_keys)
+        return super().response_add(request, obj, post_url_continue)
 
     @admin.action(description="Revoke at once")
     def revoke(self, request, queryset):
@@ -84,14 +88,26 @@ class ApiKeyAdmin(AddFormMixin, OfficeAdminsMixin, admin.ModelAdmin):
 
     @admin.action(description="Rotate (revoke and replace; new keys shown once)")
     def rotate(self, request, queryset):
+        shown = []
         for api_key in queryset:
             try:
-                new, key = api_key_rotate(api_key=api_key, actor=request.user, request=request)
+                shown.append(api_key_rotate(api_key=api_key, actor=request.user, request=request))
             except (ValidationError, PermissionDenied) as exc:
                 self.message_user(request, f"{api_key.prefix}: {refusal_text(exc)}", messages.ERROR)
-                continue
-            self.message_user(
-                request,
-                f"{api_key.prefix} replaced by {new.prefix}. Copy it now: {key}",
-                messages.WARNING,
-            )
+        return _keys_shown(self, request, shown) if shown else None
+
+
+def _keys_shown(model_admin, request, keys):
+    """The page that shows new keys, once: not cached, not carried to another request."""
+    response = render(
+        request,
+        "admin/api/keys_shown.html",
+        {
+            **model_admin.admin_site.each_context(request),
+            "title": "New API keys",
+            "keys": keys,
+            "opts": model_admin.model._meta,
+        },
+    )
+    response["Cache-Control"] = "no-store"
+    return response

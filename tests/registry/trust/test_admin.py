@@ -96,11 +96,14 @@ def test_admin_actions_suspend_and_withdraw(ep, root_admin):
 
 def test_office_admin_creates_a_key_shown_once(ep, ep_admin):
     response = login(ep_admin).post(
-        "/admin/api/apikey/add/", {"office": ep.pk, "name": "ci", "scopes": ["issue", "verify"]},
-        follow=True,
-    )  # fmt: skip
-    (message,) = [t for t in texts(response) if "created" in t]
-    key = re.search(r"(ipr_\S+)", message).group(1)
+        "/admin/api/apikey/add/", {"office": ep.pk, "name": "ci", "scopes": ["issue", "verify"]}
+    )
+    # Shown on the page that answers the form, not in a message: a message would wait for the
+    # next page in a cookie (or the session), the key in it.
+    assert response.status_code == 200
+    assert "no-store" in response["Cache-Control"]
+    key = re.search(r"(ipr_[0-9a-f]{12}_[A-Za-z0-9_-]+)", response.content.decode()).group(1)
+    assert not [t for t in texts(response) if key in t]
     api_key = ApiKey.objects.get()
     assert api_key.scopes == ["issue", "verify"]
     assert ApiKeyAuthentication().authenticate_key(key)[1] == api_key
@@ -168,3 +171,20 @@ def test_signing_key_screen_rotates_and_marks_compromised(ep, root_admin):
     first.refresh_from_db()
     assert first.compromised_at == since
     assert ep.did.keys.count() == 2  # a retired key is not rotated again
+
+
+def test_rotating_in_the_admin_shows_the_new_key_on_the_answer_only(ep, ep_admin):
+    from registry.api.services import api_key_create
+
+    old, _ = api_key_create(office=ep, scopes="issue")
+    response = login(ep_admin).post(
+        "/admin/api/apikey/", {"action": "rotate", "_selected_action": [old.pk]}
+    )
+    assert response.status_code == 200
+    assert "no-store" in response["Cache-Control"]
+    new = ApiKey.objects.get(rotated_from=old)
+    page = response.content.decode()
+    key = re.search(r"(ipr_[0-9a-f]{12}_[A-Za-z0-9_-]+)", page).group(1)
+    assert ApiKeyAuthentication().authenticate_key(key)[1] == new
+    assert old.prefix in page
+    assert not [t for t in texts(response) if key in t]
