@@ -79,14 +79,17 @@ def _ip_key(ip: str | None) -> str:
     return f"login-failures-ip:{hashlib.sha256(str(ip).encode()).hexdigest()[:32]}"
 
 
-def _incr(key: str) -> None:
-    window = settings.LOGIN_THROTTLE_WINDOW
+def _incr(key: str, window: int | None = None) -> int:
+    """Add one to the count under `key` (started with a lifetime of `window` seconds, the
+    login window by default) and return the new count."""
+    window = settings.LOGIN_THROTTLE_WINDOW if window is None else window
     if cache.add(key, 1, timeout=window):
-        return
+        return 1
     try:
-        cache.incr(key)
+        return cache.incr(key)
     except ValueError:  # expired in between
         cache.set(key, 1, timeout=window)
+        return 1
 
 
 def login_failure_add(ip: str | None, username: str) -> None:
@@ -133,3 +136,33 @@ class LoginThrottleMiddleware:
                 response["Retry-After"] = str(settings.LOGIN_THROTTLE_WINDOW)
                 return response
         return self.get_response(request)
+
+
+# ---------------------------------------------------------------------------------------------
+# Emails sent on request (sign-up confirmation, password reset)
+
+
+class MailRefusal:
+    """Why an email asked for is not sent (see `mail_allowance_take`)."""
+
+    CLIENT = "client"  # this client IP asked for too many, whatever the addresses
+    ADDRESS = "address"  # this address was sent too many, whoever asked
+
+
+def _mail_key(kind: str, value: str) -> str:
+    return f"mail-requests-{kind}:{hashlib.sha256(value.encode()).hexdigest()[:32]}"
+
+
+def mail_allowance_take(ip: str | None, address: str) -> str:
+    """Count a request for an email to `address` from `ip`, and say whether to send it: "" to
+    send, else a `MailRefusal`. Anyone may ask the registry to email an address (sign-up,
+    password reset), so without a limit one client could flood a mailbox, or the registry's
+    mail sending. Past MAIL_THROTTLE_PER_IP requests from one client, or MAIL_THROTTLE_PER_ADDRESS
+    emails to one address (case-insensitive), in MAIL_THROTTLE_WINDOW seconds, nothing is sent."""
+    window = settings.MAIL_THROTTLE_WINDOW
+    if _incr(_mail_key("ip", str(ip)), window) > settings.MAIL_THROTTLE_PER_IP:
+        return MailRefusal.CLIENT
+    address = unicodedata.normalize("NFKC", address or "").strip().lower()
+    if _incr(_mail_key("address", address), window) > settings.MAIL_THROTTLE_PER_ADDRESS:
+        return MailRefusal.ADDRESS
+    return ""

@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 
 from identity.errors import IdentityError
 from identity.services import did_link_wallet
+from registry.api.throttles import MailRefusal, mail_allowance_take
 from registry.participants.models import Participant
 from registry.participants.services import ParticipantError, participant_create
 
@@ -99,13 +100,15 @@ def account_signup(
     display_name: str,
     country: str,
     confirm_url_base: str | None = None,
+    client_ip: str | None = None,
 ):
     """Create an inactive account and email a signed confirmation link.
 
     The participant and its registry DID are created on confirmation, not here, so unconfirmed
     sign-ups never mint DIDs; the kind, name and country ride in the signed token. Signing up
     again with an address never confirmed reuses that account (new password, new link; older
-    links stop working)."""
+    links stop working). Refused past the limits on emails anyone can ask for
+    (`registry.api.throttles.mail_allowance_take`, by `client_ip` and by address)."""
     if kind not in REQUESTABLE_TYPE_BY_KIND:
         raise PortalError(_("Choose applicant or agent."))
     country = (country or "").strip().upper()
@@ -116,6 +119,13 @@ def account_signup(
         raise PortalError(_("Enter a name of 1 to 200 characters."))
     if account_email_taken(email):
         raise PortalError(_("An account with this email address already exists."))
+    refusal = mail_allowance_take(client_ip, email)
+    if refusal == MailRefusal.CLIENT:
+        raise PortalError(_("Too many sign-ups from your network; try again later."))
+    if refusal == MailRefusal.ADDRESS:
+        raise PortalError(
+            _("Too many confirmation emails were sent to this address; try again later.")
+        )
     user_model = get_user_model()
     # Lock by primary key: PostgreSQL refuses FOR UPDATE across the participants outer join.
     user = (

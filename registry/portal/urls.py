@@ -6,7 +6,7 @@ from . import admin_views, views
 app_name = "portal"
 
 _reset = {
-    "password_reset": auth_views.PasswordResetView.as_view(
+    "password_reset": views.PasswordResetView.as_view(
         template_name="registration/password_reset_form.html",
         email_template_name="registration/password_reset_email.txt",
         subject_template_name="registration/password_reset_subject.txt",

@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from identity.models import DidDocumentVersion
+from registry.api.throttles import MailRefusal, client_address, mail_allowance_take
 
 from . import selectors, services
 from .forms import (
@@ -107,6 +108,7 @@ def signup(request):
                 display_name=d["display_name"],
                 country=d["country"],
                 confirm_url_base=request.build_absolute_uri("/").rstrip("/"),
+                client_ip=client_address(request),
             )
         except services.PortalError as exc:
             form.add_error(None, str(exc))
@@ -130,6 +132,21 @@ def confirm_email(request, token):
         % {"did": participant.did.did},
     )
     return redirect("portal:login")
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    """Django's, within the limits on emails anyone can ask for. Past the address's limit the
+    page says the email was sent, as it does for an unknown address: it must not tell whether
+    an account exists."""
+
+    def form_valid(self, form):
+        refusal = mail_allowance_take(client_address(self.request), form.cleaned_data["email"])
+        if refusal == MailRefusal.CLIENT:
+            form.add_error(None, _("Too many requests from your network; try again later."))
+            return self.form_invalid(form)
+        if refusal == MailRefusal.ADDRESS:
+            return redirect(self.get_success_url())
+        return super().form_valid(form)
 
 
 class LoginView(auth_views.LoginView):

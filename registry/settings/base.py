@@ -277,6 +277,11 @@ LOGIN_THROTTLE_WINDOW = int(os.environ.get("LOGIN_THROTTLE_WINDOW", "300"))
 # ... and failures from one client IP whatever the usernames (password spraying).
 LOGIN_THROTTLE_IP_ATTEMPTS = int(os.environ.get("LOGIN_THROTTLE_IP_ATTEMPTS", "30"))
 LOGIN_THROTTLE_PATHS = ["/admin/login/", "/accounts/login/"]
+# Emails anyone can ask for (sign-up confirmation, password reset): at most this many per client
+# IP, and to one address, in MAIL_THROTTLE_WINDOW seconds; past that nothing is sent.
+MAIL_THROTTLE_PER_IP = int(os.environ.get("MAIL_THROTTLE_PER_IP", "20"))
+MAIL_THROTTLE_PER_ADDRESS = int(os.environ.get("MAIL_THROTTLE_PER_ADDRESS", "3"))
+MAIL_THROTTLE_WINDOW = int(os.environ.get("MAIL_THROTTLE_WINDOW", "3600"))
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "IP Identity Registry API",

@@ -137,6 +137,70 @@ def test_password_reset_flow(client, alice, django_capture_on_commit_callbacks):
     assert client.login(username="alice@example.org", password="brand-new-secret-42")
 
 
+@override_settings(MAIL_THROTTLE_PER_ADDRESS=2, MAIL_THROTTLE_PER_IP=1000)
+def test_password_reset_mails_to_one_address_are_limited_without_telling(
+    client, alice, django_capture_on_commit_callbacks
+):
+    cache.clear()
+    sent_page = reverse("portal:password_reset_done")
+    for _ in range(4):
+        response = client.post(reverse("portal:password_reset"), {"email": "Alice@Example.org"})
+        # The same answer each time, as for an address without an account.
+        assert response.status_code == 302
+        assert response["Location"] == sent_page
+    assert len(mail.outbox) == 2
+    # Another address is not held back by this one.
+    factories.user("bob@example.org")
+    client.post(reverse("portal:password_reset"), {"email": "bob@example.org"})
+    assert len(mail.outbox) == 3
+    assert mail.outbox[-1].to == ["bob@example.org"]
+
+
+@override_settings(MAIL_THROTTLE_PER_ADDRESS=1000, MAIL_THROTTLE_PER_IP=3)
+def test_one_client_asking_for_mails_to_many_addresses_is_refused(
+    client, alice, django_capture_on_commit_callbacks
+):
+    cache.clear()
+    for n in range(3):
+        response = client.post(reverse("portal:password_reset"), {"email": f"x{n}@example.org"})
+        assert response.status_code == 302
+    response = client.post(reverse("portal:password_reset"), {"email": "alice@example.org"})
+    assert response.status_code == 200
+    assert "Too many requests from your network" in response.content.decode()
+    assert len(mail.outbox) == 0
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            reverse("portal:signup"), {**SIGNUP, "email": "someone.else@example.org"}
+        )
+    assert response.status_code == 200
+    assert "Too many sign-ups from your network" in response.content.decode()
+    assert not get_user_model().objects.filter(email="someone.else@example.org").exists()
+    assert len(mail.outbox) == 0
+    # Another client still may.
+    other = Client(REMOTE_ADDR="192.0.2.7")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = other.post(reverse("portal:signup"), SIGNUP)
+    assert response.status_code == 302
+    assert len(mail.outbox) == 1
+
+
+@override_settings(MAIL_THROTTLE_PER_ADDRESS=2, MAIL_THROTTLE_PER_IP=1000)
+def test_signing_up_again_and_again_sends_a_limited_number_of_confirmations(
+    django_capture_on_commit_callbacks,
+):
+    cache.clear()
+    for n in range(2):
+        # From different clients: the limit is the address's, whoever asks.
+        with django_capture_on_commit_callbacks(execute=True):
+            response = Client(REMOTE_ADDR=f"192.0.2.{n + 1}").post(reverse("portal:signup"), SIGNUP)
+        assert response.status_code == 302
+    with django_capture_on_commit_callbacks(execute=True):
+        response = Client(REMOTE_ADDR="192.0.2.9").post(reverse("portal:signup"), SIGNUP)
+    assert response.status_code == 200
+    assert "Too many confirmation emails were sent to this address" in response.content.decode()
+    assert len(mail.outbox) == 2
+
+
 def test_logout_is_a_post_and_forms_carry_csrf(alice):
     client = Client(enforce_csrf_checks=True)
     client.force_login(alice.user)
