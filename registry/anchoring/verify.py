@@ -260,6 +260,13 @@ def run(
             kind, key = "status-list", f"{status_list}:{version}"
         if kind and key:
             entry = client.leaf(kind, key)
+            # The leaf hash commits to its kind and key, not to the question asked: a server
+            # could answer with another genuine leaf (an older list version, say).
+            if (entry.get("kind"), entry.get("key")) != (kind, key):
+                raise VerificationFailed(
+                    f"the server answered {kind} {key} with the leaf of "
+                    f"{entry.get('kind')} {entry.get('key')}"
+                )
             computed = entry_leaf_hash(entry)
             if entry["leaf_hash"] != computed.hex():
                 raise VerificationFailed(f"{kind} {key}: its data does not hash to its leaf hash")

@@ -1,0 +1,130 @@
+"""The offline verifier against a hostile server: it answers each question with whatever it
+likes. The verifier must never say OK to what it did not check, and must end with a FAIL line,
+never a traceback, whatever comes back."""
+
+import base64
+import hashlib
+import http.server
+import socketserver
+import threading
+import urllib.parse
+import urllib.request
+
+import pytest
+import rfc8785
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+from registry.anchoring import merkle, note, services, verify
+
+ORIGIN = "hostile.example/log"
+
+
+class _Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
+    daemon_threads = True
+
+
+def serve(answer):
+    """A loopback server whose `answer(path, query)` returns (status, body bytes), or raw
+    bytes written to the socket as they are (not even HTTP)."""
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 - the http.server API
+            parsed = urllib.parse.urlsplit(self.path)
+            query = dict(urllib.parse.parse_qsl(parsed.query))
+            result = answer(parsed.path, query)
+            if isinstance(result, bytes):
+                self.wfile.write(result)
+                self.close_connection = True
+                return
+            status, body = result
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = _Server(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+@pytest.fixture
+def hostile():
+    servers = []
+
+    def start(answer):
+        server = serve(answer)
+        servers.append(server)
+        return f"http://127.0.0.1:{server.server_address[1]}"
+
+    yield start
+    for server in servers:
+        server.shutdown()
+        server.server_close()
+
+
+def signed_checkpoint(tree_size=5, root=b"\x07" * 32):
+    """A checkpoint the hostile server signs properly, and the key that verifies it: the
+    signature is fine, everything after it is the test."""
+    private = Ed25519PrivateKey.generate()
+    public = private.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+    text = note.Checkpoint(origin=ORIGIN, tree_size=tree_size, root_hash=root).text()
+    signed = note.sign_note(text, name=ORIGIN, public_key=public, sign=private.sign)
+    return signed, note.verifier_key(ORIGIN, public)
+
+
+def run(server, **kwargs):
+    lines: list[str] = []
+    ok = verify.run(server=server, out=lines.append, **kwargs)
+    return ok, "\n".join(lines)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_leaf_for_another_key_is_not_taken_for_the_one_asked(hostile, live_server, tmp_path):
+    """The server answers "the leaf of list-7:2" with the (genuine, included) leaf of list-7:1:
+    a relying party holding version 1 of the list would be told it is version 2 (say, the list
+    before a revocation passed off as the list after it)."""
+    documents = {}
+    for version in (1, 2):
+        doc = {"id": "https://example/status/list-7", "version": version}
+        documents[version] = rfc8785.dumps(doc)
+        services.anchor_record(
+            kind="status-list",
+            key=f"list-7:{version}",
+            data={"version": version, "sha256": hashlib.sha256(documents[version]).hexdigest()},
+        )
+    held = tmp_path / "list.json"
+    held.write_bytes(documents[1])
+
+    def answer(path, query):
+        if path == "/log/leaf" and query.get("key") == "list-7:2":
+            query = {**query, "key": "list-7:1"}  # the swap
+        url = f"{live_server.url}{path}?{urllib.parse.urlencode(query)}"
+        try:
+            with urllib.request.urlopen(url, timeout=10) as response:  # noqa: S310 - loopback
+                return response.status, response.read()
+        except urllib.error.HTTPError as exc:
+            return exc.code, exc.read()
+
+    server = hostile(answer)
+    # The honest question about version 1 passes through the proxy: it is faithful otherwise.
+    ok, output = run(server, kind="status-list", key="list-7:1", document=str(held))
+    assert ok, output
+    ok, output = run(server, kind="status-list", key="list-7:2", document=str(held))
+    assert not ok, output
+    assert "is the document anchored as" not in output
+    assert output.splitlines()[-1] == (
+        "FAIL the server answered status-list list-7:2 with the leaf of status-list list-7:1"
+    )
+
+
+def test_the_hostile_checkpoint_itself_verifies():
+    """Guard for the tests above: their checkpoint is valid, so a FAIL comes from what follows."""
+    checkpoint, key = signed_checkpoint(tree_size=1, root=merkle.leaf_hash(b"x"))
+    opened = note.open_checkpoint(checkpoint, [note.VerifierKey.parse(key)])
+    assert opened.tree_size == 1
+    assert base64.b64encode(opened.root_hash).decode() in checkpoint
