@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import hashlib
+import http.client
 import json
 import os
 import sys
@@ -61,13 +62,17 @@ class LogClient:
             return exc.code, exc.read(MAX_RESPONSE_BYTES)
         except (urllib.error.URLError, OSError) as exc:
             raise VerificationFailed(f"cannot reach {url}: {exc}") from None
+        except http.client.HTTPException as exc:  # not HTTP, or HTTP we will not read
+            raise VerificationFailed(f"{url}: not a valid HTTP answer ({exc!r:.200})") from None
 
     def _json(self, path: str, params: dict | None = None) -> dict:
         status, body = self._get(path, params)
         try:
             payload = json.loads(body)
-        except ValueError:
+        except (ValueError, RecursionError):
             raise VerificationFailed(f"{path}: HTTP {status}, not JSON") from None
+        if not isinstance(payload, dict):
+            raise VerificationFailed(f"{path}: HTTP {status}, not a JSON object")
         if status != 200:
             raise VerificationFailed(
                 f"{path}: HTTP {status} {payload.get('error', '')}: {payload.get('message', '')}"
@@ -124,6 +129,10 @@ def open_checkpoint(text: str, keys: Sequence[note.VerifierKey]) -> note.Checkpo
 def entry_leaf_hash(entry: dict) -> bytes:
     """Recompute a leaf hash from an entry's bytes, checking they are the canonical form of
     its kind, key and data (so nothing but the hashed bytes is trusted)."""
+    if not isinstance(entry, dict) or not isinstance(entry.get("entry"), str):
+        raise VerificationFailed("an entry without its entry text")
+    if not isinstance(entry.get("data"), dict):
+        raise VerificationFailed(f"entry {entry.get('leaf_index')}: its data is not an object")
     raw = entry["entry"].encode()
     canonical = rfc8785.dumps({"kind": entry["kind"], "key": entry["key"], "data": entry["data"]})
     if canonical != raw:
@@ -138,9 +147,12 @@ def check_inclusion(client: LogClient, checkpoint: note.Checkpoint, leaf_hash: b
     proof = client.inclusion(leaf_hash, checkpoint.tree_size)
     if proof.get("tree_size") != checkpoint.tree_size:
         raise VerificationFailed("inclusion proof is for another tree size")
+    leaf_index = proof.get("leaf_index")
+    if isinstance(leaf_index, bool) or not isinstance(leaf_index, int):
+        raise VerificationFailed("inclusion proof: leaf_index is not an integer")
     try:
         merkle.verify_inclusion(
-            int(proof["leaf_index"]),
+            leaf_index,
             checkpoint.tree_size,
             leaf_hash,
             _unhex(proof["hashes"], "inclusion proof"),
@@ -148,7 +160,7 @@ def check_inclusion(client: LogClient, checkpoint: note.Checkpoint, leaf_hash: b
         )
     except merkle.ProofError as exc:
         raise VerificationFailed(f"inclusion proof: {exc}") from None
-    return int(proof["leaf_index"])
+    return leaf_index
 
 
 def check_consistency(client: LogClient, old: note.Checkpoint, new: note.Checkpoint) -> None:
@@ -215,7 +227,10 @@ def _keys(client: LogClient, key_option: Sequence[str]) -> tuple[list[note.Verif
         except note.NoteError as exc:
             raise VerificationFailed(f"--key: {exc}") from None
     published = client.key()
-    keys = [note.VerifierKey.parse(k["verifier_key"]) for k in published["keys"]]
+    texts = [k.get("verifier_key") if isinstance(k, dict) else None for k in published["keys"]]
+    if not all(isinstance(text, str) for text in texts):
+        raise VerificationFailed("/log/key: a key that is not a verifier key string")
+    keys = [note.VerifierKey.parse(text) for text in texts]
     return keys, "published by the server (trust on first use)"
 
 

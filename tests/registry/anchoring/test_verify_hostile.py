@@ -5,6 +5,7 @@ never a traceback, whatever comes back."""
 import base64
 import hashlib
 import http.server
+import json
 import socketserver
 import threading
 import urllib.parse
@@ -81,6 +82,85 @@ def run(server, **kwargs):
     lines: list[str] = []
     ok = verify.run(server=server, out=lines.append, **kwargs)
     return ok, "\n".join(lines)
+
+
+A_LEAF = {"leaf_hash": "ab" * 32}
+
+
+@pytest.mark.parametrize(
+    ("what", "proof_answer"),
+    [
+        ("a JSON array", (200, b"[]")),
+        ("an error that is a JSON array", (500, b'["boom"]')),
+        ("JSON nested past the parser's recursion limit", (200, b"[" * 200_000)),
+        ("a leaf index of infinity", (200, b'{"leaf_index": 1e999, "tree_size": 5, "hashes": []}')),
+        (
+            "a leaf index that is a string",
+            (200, b'{"leaf_index": "0", "tree_size": 5, "hashes": []}'),
+        ),
+        ("not HTTP at all", b"SSH-2.0-OpenSSH_9.6\r\n"),
+        (
+            "a header line longer than http.client reads",
+            b"HTTP/1.1 200 OK\r\nX: " + b"a" * 70_000 + b"\r\n\r\n",
+        ),
+    ],
+)
+def test_a_malformed_proof_answer_is_a_fail_line_not_a_traceback(hostile, what, proof_answer):
+    checkpoint, key = signed_checkpoint()
+
+    def answer(path, query):
+        if path == "/log/checkpoint":
+            return 200, checkpoint.encode()
+        return proof_answer
+
+    ok, output = run(hostile(answer), keys=[key], **A_LEAF)
+    assert not ok, what
+    assert output.splitlines()[-1].startswith("FAIL "), (what, output)
+
+
+@pytest.mark.parametrize(
+    "keys_answer",
+    [
+        b'{"keys": [{"verifier_key": 5}]}',
+        b'{"keys": [5]}',
+        b'{"keys": 5}',
+    ],
+)
+def test_malformed_published_keys_are_a_fail_line(hostile, keys_answer):
+    checkpoint, _key = signed_checkpoint()
+
+    def answer(path, query):
+        if path == "/log/key":
+            return 200, keys_answer
+        return 200, checkpoint.encode()
+
+    ok, output = run(hostile(answer))
+    assert not ok
+    assert output.splitlines()[-1].startswith("FAIL "), output
+
+
+@pytest.mark.parametrize(
+    "leaf",
+    [
+        {"kind": "status-list", "key": "l:1", "entry": 5, "data": {}, "leaf_hash": "00"},
+        {"kind": "status-list", "key": "l:1", "entry": "{}", "data": [1], "leaf_hash": "00"},
+    ],
+)
+def test_a_malformed_leaf_is_a_fail_line(hostile, leaf, tmp_path):
+    checkpoint, key = signed_checkpoint()
+    document = tmp_path / "doc.json"
+    document.write_text("{}")
+
+    def answer(path, query):
+        if path == "/log/leaf":
+            return 200, json.dumps(leaf).encode()
+        return 200, checkpoint.encode()
+
+    ok, output = run(
+        hostile(answer), keys=[key], kind="status-list", key="l:1", document=str(document)
+    )
+    assert not ok
+    assert output.splitlines()[-1].startswith("FAIL "), output
 
 
 @pytest.mark.django_db(transaction=True)
