@@ -27,7 +27,11 @@ from registry.api.permissions import HasApiKeyScope
 from registry.api.views import PublicApi
 
 from .models import StatusListVersion
-from .services import credential_status_change, status_list_current_version
+from .services import (
+    credential_status_change,
+    status_list_current_version,
+    status_list_version_get,
+)
 
 CACHE_CONTROL = "public, max-age=300"  # the spec's default time to live
 LIST_MEDIA_TYPE = "application/json"
@@ -195,11 +199,7 @@ class StatusListVersionApi(PublicApi):
         tags=["status"],
     )
     def get(self, request: Request, list_id: str, version: int) -> HttpResponse:
-        row = (
-            StatusListVersion.objects.select_related("status_list")
-            .filter(status_list__public_id=list_id, version=version)
-            .first()
-        )
+        row = status_list_version_get(list_id, version)
         if row is None:
             raise Http404("No such status list version.")
         return _list_response(request, row)

@@ -737,10 +737,23 @@ def status_outbox_sweep(*, max_lists: int = 200) -> int:
 
 
 def status_list_current_version(public_id: str) -> StatusListVersion | None:
+    if "\x00" in public_id:  # never a list id, and PostgreSQL refuses NUL in text
+        return None
     return (
         StatusListVersion.objects.select_related("status_list")
         .filter(status_list__public_id=public_id)
         .order_by("-version")
+        .first()
+    )
+
+
+def status_list_version_get(public_id: str, version: int) -> StatusListVersion | None:
+    """A published version of a list, or None."""
+    if "\x00" in public_id:  # never a list id, and PostgreSQL refuses NUL in text
+        return None
+    return (
+        StatusListVersion.objects.select_related("status_list")
+        .filter(status_list__public_id=public_id, version=version)
         .first()
     )
 

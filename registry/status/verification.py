@@ -248,7 +248,7 @@ def _check_entry(status: object, issuer_did_key: str) -> StatusCheckResult:
             "only this registry's status lists are checked; lists of other hosts are not fetched",
         )
     public_id = url[len(prefix) :]
-    if not public_id or "/" in public_id or "?" in public_id or "#" in public_id:
+    if not public_id or any(c in public_id for c in "/?#\x00"):  # NUL: PostgreSQL refuses it
         return _fail("statusEntryInvalid", "statusListCredential is not a status list URL")
     version = _current_version(public_id)
     verified = _load_list(public_id, version) if version is not None else None

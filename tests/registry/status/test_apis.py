@@ -198,3 +198,11 @@ def test_unknown_status_list_is_a_404():
     assert_response_matches_schema(response)
     assert response.json()["error"] == "notFound"
     assert APIClient().get("/status-lists/does-not-exist/versions/1").status_code == 404
+
+
+@pytest.mark.parametrize("path", ["/status-lists/a%00b", "/status-lists/a%00b/versions/1"])
+def test_a_list_id_with_a_nul_is_a_404_not_a_500(path):
+    # PostgreSQL refuses NUL in text: the id must be refused before any query.
+    response = APIClient().get(path)
+    assert response.status_code == 404
+    assert_response_matches_schema(response)

@@ -130,6 +130,12 @@ def test_index_out_of_range_fails(office, index):
             "http://localhost:8000/status-lists/nope",
             "statusListUnavailable",
         ),
+        # PostgreSQL refuses NUL in text: this must not reach a query.
+        (
+            "statusListCredential",
+            "http://localhost:8000/status-lists/a\x00b",
+            "statusEntryInvalid",
+        ),
     ],
 )
 def test_malformed_entries_fail_closed(office, field, value, code):
