@@ -25,6 +25,7 @@ import json
 import os
 import sys
 import tempfile
+import threading
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -36,6 +37,9 @@ import rfc8785
 from . import merkle, note
 
 MAX_RESPONSE_BYTES = 32 * 1024 * 1024
+# The whole of one request, headers and body: the socket timeout bounds each read only, and a
+# server sending a byte now and then would hold a monitor run by cron for ever.
+REQUEST_DEADLINE_SECONDS = 60.0
 
 
 class VerificationFailed(Exception):
@@ -54,6 +58,28 @@ class LogClient:
 
     def _get(self, path: str, params: dict | None = None) -> tuple[int, bytes]:
         url = self.base + path + ("?" + urllib.parse.urlencode(params) if params else "")
+        outcome: list = []
+
+        def fetch() -> None:
+            try:
+                outcome.append(self._fetch(url))
+            except Exception as exc:  # noqa: BLE001 - handed to the caller's thread as it is
+                outcome.append(exc)
+
+        # urllib has no overall deadline: the request runs in a daemon thread, abandoned (it
+        # dies with the process) if it has not finished in time.
+        worker = threading.Thread(target=fetch, name="verify-log-request", daemon=True)
+        worker.start()
+        worker.join(REQUEST_DEADLINE_SECONDS)
+        if not outcome:
+            raise VerificationFailed(
+                f"{url}: no complete answer within {REQUEST_DEADLINE_SECONDS:g} s"
+            )
+        if isinstance(outcome[0], Exception):
+            raise outcome[0]
+        return outcome[0]
+
+    def _fetch(self, url: str) -> tuple[int, bytes]:
         request = urllib.request.Request(url, headers={"Accept": "application/json, text/plain"})  # noqa: S310 - scheme checked above
         try:
             with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310

@@ -8,6 +8,7 @@ import http.server
 import json
 import socketserver
 import threading
+import time
 import urllib.parse
 import urllib.request
 
@@ -26,14 +27,18 @@ class _Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
 
 
 def serve(answer):
-    """A loopback server whose `answer(path, query)` returns (status, body bytes), or raw
-    bytes written to the socket as they are (not even HTTP)."""
+    """A loopback server whose `answer(path, query)` returns (status, body bytes), raw bytes
+    written to the socket as they are (not even HTTP), or a function that writes them."""
 
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_GET(self):  # noqa: N802 - the http.server API
             parsed = urllib.parse.urlsplit(self.path)
             query = dict(urllib.parse.parse_qsl(parsed.query))
             result = answer(parsed.path, query)
+            if callable(result):  # writes its answer itself, at its own pace
+                result(self.wfile)
+                self.close_connection = True
+                return
             if isinstance(result, bytes):
                 self.wfile.write(result)
                 self.close_connection = True
@@ -161,6 +166,47 @@ def test_a_malformed_leaf_is_a_fail_line(hostile, leaf, tmp_path):
     )
     assert not ok
     assert output.splitlines()[-1].startswith("FAIL "), output
+
+
+def trickle(head: bytes):
+    """Send `head`, then one byte every 0.2 s, each within any per-read timeout, for ever."""
+
+    def write(wfile):
+        try:
+            wfile.write(head)
+            for _ in range(600):
+                wfile.write(b"a")
+                wfile.flush()
+                time.sleep(0.2)
+        except OSError:  # the verifier hung up: what we want
+            pass
+
+    return write
+
+
+@pytest.mark.parametrize(
+    "head",
+    [
+        b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 99999\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\nX-Slow: ",
+    ],
+    ids=["body", "headers"],
+)
+def test_a_server_that_trickles_its_answer_is_cut_off(hostile, monkeypatch, head):
+    """A monitor run from cron must end with a FAIL, not hang for ever on a slow server."""
+    monkeypatch.setattr(verify, "REQUEST_DEADLINE_SECONDS", 2.0)
+    checkpoint, key = signed_checkpoint()
+
+    def answer(path, query):
+        if path == "/log/checkpoint":
+            return 200, checkpoint.encode()
+        return trickle(head)
+
+    started = time.monotonic()
+    ok, output = run(hostile(answer), keys=[key], **A_LEAF)
+    assert time.monotonic() - started < 10
+    assert not ok
+    assert output.splitlines()[-1].endswith("no complete answer within 2 s"), output
 
 
 @pytest.mark.django_db(transaction=True)
