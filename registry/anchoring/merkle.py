@@ -318,6 +318,8 @@ def verify_consistency(
     if first == 0:  # the empty tree is a prefix of every tree
         if proof:
             raise ProofError("a proof from the empty tree must be empty")
+        if first_hash != EMPTY_ROOT or (second == 0 and second_hash != EMPTY_ROOT):
+            raise ProofError("the empty tree's root is SHA-256 of nothing; this one is not")
         return
     if first == second:
         if proof:

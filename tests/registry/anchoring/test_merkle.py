@@ -148,7 +148,14 @@ def test_verifier_edge_cases():
             verify_inclusion(index, size, a, [], a)
     with pytest.raises(ProofError):
         verify_inclusion(0, 1, a, [], b"short")
-    verify_consistency(0, 5, a, b, [])  # the empty tree is a prefix of any tree
+    # The empty tree is a prefix of any tree, but its root is SHA-256 of nothing: a checkpoint
+    # of size 0 with another root was not made by an honest log.
+    verify_consistency(0, 5, merkle.EMPTY_ROOT, b, [])
+    verify_consistency(0, 0, merkle.EMPTY_ROOT, merkle.EMPTY_ROOT, [])
+    with pytest.raises(ProofError, match="empty tree"):
+        verify_consistency(0, 5, a, b, [])
+    with pytest.raises(ProofError, match="empty tree"):
+        verify_consistency(0, 0, merkle.EMPTY_ROOT, b, [])
     verify_consistency(3, 3, a, a, [])
     with pytest.raises(ProofError):
         verify_consistency(3, 3, a, b, [])
