@@ -313,12 +313,14 @@ def did_key_owner(did_key: str) -> KeyOwnership | None:
         .first()
     )
     if link is not None:
+        # Deactivation retires the registry keys; it ends a linked wallet's authority too.
+        ends = [t for t in (link.unlinked_at, link.did.deactivated_at) if t is not None]
         return KeyOwnership(
             did_key=link.linked_did,
             controller=link.did.did,
             verification_method=None,
             active_from=link.linked_at,
-            active_until=link.unlinked_at,
+            active_until=min(ends, default=None),
             compromised_since=None,
             kind="linked-wallet",
         )

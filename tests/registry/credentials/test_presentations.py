@@ -348,6 +348,42 @@ def test_linked_wallet_presents_for_its_registry_did_and_signs_mandates(
     assert response.json()["verified"] is True, response.json()["problemDetails"]
 
 
+def test_a_deactivated_did_s_wallet_no_longer_presents_nor_signs_for_it(
+    applicant, agent, applicant_credential
+):
+    # Deactivation is for good: it retires the registry keys, and must end the wallet's
+    # authority too (the wallet link itself is never undone by it).
+    from identity.services import did_deactivate, did_link_wallet
+
+    from .forge import sign, unsigned
+
+    wallet = Ed25519KeyPair.generate()
+    now = timezone.now()
+    did_link_wallet(did=applicant.did, wallet_did=wallet.did_key, at=now - timedelta(minutes=1))
+    did_deactivate(did=applicant.did, at=now - timedelta(seconds=5))
+
+    challenge = new_challenge()
+    result = verify(present([applicant_credential], wallet, challenge=challenge), challenge)
+    assert result["verified"] is False
+    assert result["results"]["holder"]["ok"] is False
+
+    mandate = sign(
+        unsigned(
+            issuer_did=applicant.did.did,
+            signer=wallet,
+            credential_type="IPMandateCredential",
+            subject={"id": applicant.did.did, **mandate_claims(agent)},
+            issuance_date=timezone.now().strftime("%Y-%m-%dT%H:%M:%SZ"),
+        ),
+        wallet,
+    )
+    response = APIClient().post(
+        "/credentials/verify", {"verifiableCredential": mandate}, format="json"
+    )
+    assert response.json()["verified"] is False
+    assert response.json()["results"]["issuerKey"]["ok"] is False
+
+
 def test_purge_deletes_only_long_expired_challenges():
     from registry.credentials.services import challenges_purge
     from registry.credentials.tasks import challenges_purge_task
