@@ -469,14 +469,24 @@ def _check_dates(parsed: ParsedCredential, now: datetime) -> str:
             raise CheckFailed("expirationDate is not a date-time")
         if expires < now - skew:
             raise CheckFailed("the credential has expired (expirationDate is past)")
-    if parsed.credential_type == MANDATE_TYPE:
-        subject = parsed.body.get("credentialSubject")
-        if isinstance(subject, dict) and "validUntil" in subject:
-            until = parse_datetime(subject["validUntil"])
-            if until is None:
-                raise CheckFailed("the mandate's validUntil is not a date-time")
-            if until < now - skew:
-                raise CheckFailed("the mandate has ended (validUntil is past)")
+    subject = parsed.body.get("credentialSubject")
+    # An accreditation may be granted from a later date; its credential is not in force before.
+    if isinstance(subject, dict) and "validFrom" in subject:
+        starts = parse_datetime(subject["validFrom"])
+        if starts is None:
+            raise CheckFailed("the subject's validFrom is not a date-time")
+        if starts > now + skew:
+            raise CheckFailed("not valid yet (the subject's validFrom is in the future)")
+    if (
+        parsed.credential_type == MANDATE_TYPE
+        and isinstance(subject, dict)
+        and "validUntil" in subject
+    ):
+        until = parse_datetime(subject["validUntil"])
+        if until is None:
+            raise CheckFailed("the mandate's validUntil is not a date-time")
+        if until < now - skew:
+            raise CheckFailed("the mandate has ended (validUntil is past)")
     if parsed.jwt is not None:
         claims = parsed.jwt.payload
         for claim in ("nbf", "exp", "iat"):

@@ -533,6 +533,24 @@ def test_mandate_past_its_valid_until_fails_dates(applicant, agent):
     assert "validUntil" in result["results"]["dates"]["detail"]
 
 
+def test_accreditation_credential_before_its_valid_from_fails_dates():
+    # The registry may accredit an office from a later date; its credential is issued at once
+    # and must not verify as in force before then (as a mandate stops at its validUntil).
+    from registry.credentials.models import IssuedCredential
+
+    office = make_office()
+    accreditation = accreditation_grant(
+        office=office,
+        credential_types=["IPApplicantCredential"],
+        valid_from=timezone.now() + timedelta(days=30),
+    )
+    document = IssuedCredential.objects.get(credential_id=accreditation.credential_id).document
+    result = assert_fails(document, "dates")
+    assert "validFrom" in result["results"]["dates"]["detail"]
+    for check in CHECKS - {"dates"}:
+        assert result["results"][check]["ok"] is True, (check, result["results"][check])
+
+
 def test_a_check_that_raises_fails_closed_and_never_500s(issued, monkeypatch):
     import registry.status.verification
 
