@@ -138,6 +138,8 @@ def _b64json(segment: str) -> dict:
         value = json.loads(raw)
     except (binascii.Error, ValueError, UnicodeDecodeError) as exc:
         raise CheckFailed(f"not a JWT: a segment is not base64url JSON ({exc})") from None
+    except RecursionError:  # the request parser bounds nesting; a JWT segment is parsed here
+        raise CheckFailed("not a JWT: a segment is JSON nested too deeply") from None
     if not isinstance(value, dict):
         raise CheckFailed("not a JWT: header and payload must be JSON objects")
     return value

@@ -83,3 +83,10 @@ def tamper_jwt(token: str, change) -> str:
     body = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
     change(body)
     return f"{header}.{b64(body)}.{signature}"
+
+
+def deeply_nested_jwt(claim: str = "vc", depth: int = 100_000) -> str:
+    """An EdDSA-headed JWT whose claim nests arrays deeper than Python's JSON decoder recurses."""
+    header = {"alg": "EdDSA", "kid": "did:key:z6MkexampleNested#z6MkexampleNested"}
+    payload = f'{{"{claim}": {"[" * depth}{"]" * depth}}}'.encode()
+    return f"{b64(header)}.{b64(payload)}.c2lnbmF0dXJl"

@@ -26,7 +26,7 @@ from registry.credentials.services import (
 from tests.openapi_check import assert_response_matches_schema
 
 from .conftest import applicant_claims, mandate_claims
-from .forge import office_key
+from .forge import deeply_nested_jwt, office_key
 
 pytestmark = pytest.mark.django_db
 
@@ -279,7 +279,10 @@ def test_malformed_presentation_bodies_are_400(body):
     assert_response_matches_schema(response, "/presentations/verify", method="POST")
 
 
-@pytest.mark.parametrize("document", ["x.y.z", "garbage", {"type": "VerifiablePresentation"}])
+@pytest.mark.parametrize(
+    "document",
+    ["x.y.z", "garbage", {"type": "VerifiablePresentation"}, deeply_nested_jwt("vp")],
+)
 def test_garbage_presentations_are_not_verified(document):
     challenge = new_challenge()
     result = verify(document, challenge)

@@ -21,7 +21,7 @@ from tests.openapi_check import assert_response_matches_schema
 from tests.registry.trust.factories import office as make_office
 
 from .conftest import applicant_claims, issue_applicant_credential
-from .forge import jwt_with_alg, office_key, sign, tamper_jwt, unsigned
+from .forge import deeply_nested_jwt, jwt_with_alg, office_key, sign, tamper_jwt, unsigned
 
 pytestmark = pytest.mark.django_db
 
@@ -402,6 +402,7 @@ def test_service_reports_named_checks_directly(issued):
         {"proof": "x"},
         {"@context": "nope", "proof": {"verificationMethod": 5}},
         {"@context": [CREDENTIALS_V1], "issuer": [], "proof": {}, "credentialSubject": 3},
+        deeply_nested_jwt(),
     ],
 )
 def test_garbage_credentials_are_not_verified(document):
