@@ -372,6 +372,15 @@ def _check_proof(parsed: ParsedCredential) -> str:
             and vc.get("id", parsed.jwt.payload["jti"]) != (parsed.jwt.payload["jti"])
         ):
             raise CheckFailed("the JWT's jti is not the credential's id")
+        # VC-JWT 1.1 s.6.3.1: nbf is the issuanceDate and exp the expirationDate; the key and
+        # accreditation are judged at issuanceDate, so the two must name the same second.
+        for claim, name in (("nbf", "issuanceDate"), ("exp", "expirationDate")):
+            if claim in parsed.jwt.payload and name in vc:
+                stated = parse_datetime(vc[name])
+                if stated is None or _epoch_to_iso(parsed.jwt.payload[claim]) != (
+                    stated.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+                ):
+                    raise CheckFailed(f"the JWT's {claim} is not the credential's {name}")
     verdict = didkit_adapter.verify_credential(parsed.document, proof_purpose="assertionMethod")
     if not verdict.ok:
         raise CheckFailed("; ".join(verdict.errors)[:500])

@@ -511,6 +511,37 @@ def test_jwt_whose_sub_differs_from_the_subject_fails(office, applicant, agent):
     assert "sub" in result["results"]["proof"]["detail"]
 
 
+@pytest.mark.parametrize(
+    ("claim", "shift"),
+    [("nbf", timedelta(days=-1)), ("exp", timedelta(days=60))],
+)
+def test_jwt_whose_nbf_or_exp_disagrees_with_the_vc_dates_fails(office, applicant, claim, shift):
+    # VC-JWT (VC Data Model 1.1, s.6.3.1): nbf IS the issuanceDate and exp the expirationDate.
+    # An nbf a day before the issuer's key existed must not pass on a later issuanceDate.
+    import base64
+    import json as _json
+
+    key = office_key(office)
+    credential = unsigned(
+        issuer_did=office.did.did,
+        signer=key,
+        credential_type="IPApplicantCredential",
+        subject=applicant_claims(applicant),
+        issuance_date=now_iso(),
+        expiration_date=now_iso(timedelta(days=30)),
+    )
+    token = sign(credential, key, jwt=True)
+    header, payload, _ = token.split(".")
+    body = _json.loads(base64.urlsafe_b64decode(payload + "=="))
+    body[claim] = int((timezone.now() + shift).timestamp())
+    signing_input = (
+        f"{header}.{base64.urlsafe_b64encode(_json.dumps(body).encode()).rstrip(b'=').decode()}"
+    )
+    signature = base64.urlsafe_b64encode(key.sign(signing_input.encode())).rstrip(b"=").decode()
+    result = assert_fails(f"{signing_input}.{signature}", "proof")
+    assert claim in result["results"]["proof"]["detail"]
+
+
 def test_mandate_past_its_valid_until_fails_dates(applicant, agent):
     key = office_key(applicant)
     claims = {
