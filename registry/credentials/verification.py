@@ -113,18 +113,24 @@ class VerificationReport:
         }
 
 
+def _encodable(detail: str) -> str:
+    # Details quote the document, and JSON may carry lone surrogates ("\ud800"), which UTF-8
+    # cannot encode: escape them so that the response renders.
+    return detail[:1000].encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def _run_check(report: VerificationReport, name: str, fn: Callable[[], str]) -> bool:
     """Run one check: it returns a detail on success, raises CheckFailed on failure."""
     try:
         detail = fn()
     except CheckFailed as exc:
-        report.checks.append(CheckResult(name, False, str(exc)[:1000]))
+        report.checks.append(CheckResult(name, False, _encodable(str(exc))))
         return False
     except Exception:  # a bug or an odd input must fail the check, never verify nor 500
         logger.exception("verification check %s raised", name)
         report.checks.append(CheckResult(name, False, "the check could not be completed"))
         return False
-    report.checks.append(CheckResult(name, True, detail or ""))
+    report.checks.append(CheckResult(name, True, _encodable(detail or "")))
     return True
 
 

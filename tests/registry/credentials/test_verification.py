@@ -411,6 +411,21 @@ def test_garbage_credentials_are_not_verified(document):
     assert result["problemDetails"]
 
 
+def test_a_lone_surrogate_quoted_in_a_detail_is_not_a_500(issued):
+    # "\ud800" is a valid JSON escape but no UTF-8 character: details quote the document, and
+    # the response must still encode.
+    document = copy.deepcopy(issued.document)
+    document["issuer"]["registryDid"] = "did:example:\ud800"
+    response = APIClient().post(
+        "/credentials/verify",
+        json.dumps({"verifiableCredential": document}),
+        content_type="application/json",
+    )
+    assert response.status_code == 200
+    assert_response_matches_schema(response, "/credentials/verify", method="POST")
+    assert response.json()["verified"] is False
+
+
 @pytest.mark.parametrize(
     ("body", "status"),
     [
