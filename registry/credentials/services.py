@@ -547,17 +547,34 @@ def challenge_create(*, domain: str | None = None) -> Challenge:
     )
 
 
+def _challenge_refusal(value, domain: str | None, now: datetime) -> tuple[Challenge | None, str]:
+    if not isinstance(value, str) or not value or len(value) > 64:
+        return None, "no challenge was given"
+    challenge = Challenge.objects.filter(value=value).first()
+    if challenge is None:
+        return None, "this challenge was not issued by the registry"
+    if challenge.domain and challenge.domain != (domain or ""):
+        return challenge, "the domain does not match the challenge's domain"
+    if challenge.used_at is not None:
+        return challenge, "this challenge was already used (replay)"
+    if challenge.expires_at <= now:
+        return challenge, "this challenge has expired"
+    return challenge, ""
+
+
+def challenge_check(*, value: str, domain: str | None) -> str:
+    """Whether a challenge could be claimed now: empty string if so, else why not. Reads only:
+    a presentation is checked against its challenge before its proof, and claims it after."""
+    return _challenge_refusal(value, domain, timezone.now())[1]
+
+
 def challenge_claim(*, value: str, domain: str | None) -> str:
     """Use a challenge up: empty string on success, else why not. A conditional UPDATE claims it,
     so of two concurrent presentations with the same challenge exactly one succeeds."""
-    if not isinstance(value, str) or not value or len(value) > 64:
-        return "no challenge was given"
     now = timezone.now()
-    challenge = Challenge.objects.filter(value=value).first()
-    if challenge is None:
-        return "this challenge was not issued by the registry"
-    if challenge.domain and challenge.domain != (domain or ""):
-        return "the domain does not match the challenge's domain"
+    challenge, reason = _challenge_refusal(value, domain, now)
+    if challenge is None or reason:
+        return reason
     claimed = Challenge.objects.filter(
         pk=challenge.pk, used_at__isnull=True, expires_at__gt=now
     ).update(used_at=now)

@@ -621,16 +621,41 @@ def parse_presentation(document) -> ParsedPresentation:
 
 
 def _check_challenge(parsed: ParsedPresentation, challenge, domain) -> str:
-    from .services import challenge_claim
+    """Read only: the challenge is used up by `_claim_challenge`, once the proof verified."""
+    from .services import challenge_check
 
     if not isinstance(challenge, str) or not challenge:
         raise CheckFailed("no challenge was given (options.challenge)")
     if parsed.proof.get("challenge") != challenge:
         raise CheckFailed("the presentation's proof is not bound to this challenge")
-    reason = challenge_claim(value=challenge, domain=domain)
+    reason = challenge_check(value=challenge, domain=domain)
     if reason:
         raise CheckFailed(reason)
-    return "issued by the registry, unexpired, now used"
+    return "issued by the registry, unexpired, unused"
+
+
+def _claim_challenge(report: VerificationReport, challenge, domain) -> None:
+    """Use the challenge up, and say so in its check. Only a presentation whose proof verified
+    claims it: whoever saw a challenge (it is shown to the holder, in a QR code say) could
+    otherwise burn it with a junk presentation, and the holder's genuine one would then fail as
+    a replay. Of two genuine presentations racing on one challenge, the conditional UPDATE lets
+    exactly one claim it."""
+    from .services import challenge_claim
+
+    index = next(i for i, c in enumerate(report.checks) if c.name == "challenge")
+    if not report.checks[index].ok:
+        return
+    if not (proof := report.check("proof")) or not proof.ok:
+        report.checks[index] = CheckResult(
+            "challenge", True, "issued by the registry, unexpired; left unused (the proof failed)"
+        )
+        return
+    reason = challenge_claim(value=challenge, domain=domain)
+    report.checks[index] = (
+        CheckResult("challenge", False, reason)
+        if reason
+        else CheckResult("challenge", True, "issued by the registry, unexpired, now used")
+    )
 
 
 def _check_domain(parsed: ParsedPresentation, domain) -> str:
@@ -718,6 +743,7 @@ def presentation_verify(
     _run_check(report, "proof", lambda: _check_vp_proof(parsed, challenge, domain))
     _run_check(report, "proofPurpose", lambda: _check_vp_purpose(parsed))
     _run_check(report, "holder", lambda: _check_holder(parsed, now))
+    _claim_challenge(report, challenge, domain)
     embedded = parsed.credentials if not parsed.parse_error else []
     if len(embedded) > MAX_EMBEDDED_CREDENTIALS:
         report.checks.append(

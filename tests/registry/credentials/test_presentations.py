@@ -109,6 +109,36 @@ def test_replayed_challenge_fails(applicant, applicant_credential):
     assert "replay" in replay["results"]["challenge"]["detail"]
 
 
+@pytest.mark.parametrize("jwt", [False, True])
+def test_a_presentation_that_fails_its_proof_does_not_use_the_challenge_up(
+    applicant, applicant_credential, jwt
+):
+    # Whoever saw the challenge (it is shown to the holder) must not be able to burn it.
+    challenge = new_challenge()
+    intruder = Ed25519KeyPair.generate()
+    forged = present([applicant_credential], intruder, challenge=challenge, jwt=jwt)
+    if jwt:  # signed by the intruder, claiming the applicant's key as its signer
+        header, payload, signature = forged.split(".")
+        genuine = present(
+            [applicant_credential], office_key(applicant), challenge=challenge, jwt=True
+        )
+        forged = ".".join([genuine.split(".")[0], payload, signature])
+    else:  # the intruder's proof over the applicant's presentation
+        forged["holder"] = office_key(applicant).did_key
+    result = verify(forged, challenge)
+    assert result["verified"] is False
+    assert result["results"]["proof"]["ok"] is False
+    assert result["results"]["challenge"]["ok"] is True
+    assert "left unused" in result["results"]["challenge"]["detail"]
+    assert Challenge.objects.get(value=challenge).used_at is None
+
+    genuine = present([applicant_credential], office_key(applicant), challenge=challenge, jwt=jwt)
+    result = verify(genuine, challenge)
+    assert result["verified"] is True, result["problemDetails"]
+    assert result["results"]["challenge"]["detail"].endswith("now used")
+    assert verify(genuine, challenge)["results"]["challenge"]["ok"] is False  # then single use
+
+
 @pytest.mark.parametrize("challenge", [None, "", "made-up-by-the-holder"])
 def test_missing_or_foreign_challenge_fails(applicant, applicant_credential, challenge):
     vp = present(
