@@ -418,8 +418,12 @@ def credential_status_change(
         issuer=issuer,
     )
     list_id = entry.status_list_id
+    public_id = entry.status_list.public_id
 
     def enqueue_publish() -> None:
+        from .verification import status_change_committed
+
+        status_change_committed(public_id)  # this process's verifiers see it at once
         status_list_publish_enqueue(list_id)
 
     transaction.on_commit(enqueue_publish, robust=True)

@@ -27,6 +27,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.db.models import Exists, Max, OuterRef
 
 from identity.crypto import didkit_adapter
 from identity.crypto.errors import CryptoError
@@ -67,8 +68,9 @@ CURRENT_VERSION_MEMO_SECONDS = 1.0
 
 _lists: OrderedDict[tuple[str, int], _VerifiedList] = OrderedDict()
 _controllers: dict[str, tuple[str | None, float]] = {}
-# public id -> (current version, until when this process trusts it without asking the cache)
-_current_memo: dict[str, tuple[int, float]] = {}
+# public id -> (current version, whether changes wait to be published, until when this process
+# trusts both without asking the database)
+_current_memo: dict[str, tuple[int, bool, float]] = {}
 _lock = threading.Lock()
 
 
@@ -82,26 +84,49 @@ def status_cache_clear() -> None:
 
 def current_version_remember(public_id: str, version: int) -> None:
     """Called by the publisher on commit: this process's verifiers switch to the new version at
-    once, the other processes' within CURRENT_VERSION_MEMO_SECONDS."""
-    _current_memo[public_id] = (version, time.monotonic() + CURRENT_VERSION_MEMO_SECONDS)
+    once, the other processes' within CURRENT_VERSION_MEMO_SECONDS. More changes may have come
+    in meanwhile: they are assumed to (an entry read per check, until the memo expires)."""
+    _current_memo[public_id] = (version, True, time.monotonic() + CURRENT_VERSION_MEMO_SECONDS)
 
 
-def _current_version(public_id: str) -> int | None:
-    """The list's current version: from the database, at most once per
-    CURRENT_VERSION_MEMO_SECONDS per list in this process."""
+def status_change_committed(public_id: str) -> None:
+    """Called on commit of a status change: this process's verifiers see it at once (it is
+    pending until published), the other processes' within CURRENT_VERSION_MEMO_SECONDS."""
+    _current_memo.pop(public_id, None)
+
+
+def _current_version(public_id: str) -> tuple[int | None, bool]:
+    """The list's current version, and whether changes to it wait to be published: from the
+    database, in one query, at most once per CURRENT_VERSION_MEMO_SECONDS per list and process."""
+    from .models import StatusList, StatusOutbox
+
     now = time.monotonic()
     memo = _current_memo.get(public_id)
-    if memo is not None and memo[1] > now:
-        return memo[0]
-    version = (
-        StatusListVersion.objects.filter(status_list__public_id=public_id)
-        .order_by("-version")
-        .values_list("version", flat=True)
+    if memo is not None and memo[2] > now:
+        return memo[0], memo[1]
+    row = (
+        StatusList.objects.filter(public_id=public_id)
+        .annotate(
+            current=Max("versions__version"),
+            pending=Exists(
+                StatusOutbox.objects.filter(status_list=OuterRef("pk"), published_at__isnull=True)
+            ),
+        )
+        .values_list("current", "pending")
         .first()
     )
+    version, pending = row if row is not None else (None, False)
     if version is not None:
-        _current_memo[public_id] = (version, now + CURRENT_VERSION_MEMO_SECONDS)
-    return version
+        _current_memo[public_id] = (version, pending, now + CURRENT_VERSION_MEMO_SECONDS)
+    return version, pending
+
+
+def _entry_state(public_id: str, index: int) -> str | None:
+    return (
+        StatusEntry.objects.filter(status_list__public_id=public_id, index=index)
+        .values_list("state", flat=True)
+        .first()
+    )
 
 
 def _issuer_of(list_credential: dict) -> str | None:
@@ -250,7 +275,7 @@ def _check_entry(status: object, issuer_did_key: str) -> StatusCheckResult:
     public_id = url[len(prefix) :]
     if not public_id or any(c in public_id for c in "/?#\x00"):  # NUL: PostgreSQL refuses it
         return _fail("statusEntryInvalid", "statusListCredential is not a status list URL")
-    version = _current_version(public_id)
+    version, pending = _current_version(public_id)
     verified = _load_list(public_id, version) if version is not None else None
     if verified is None:
         return _fail("statusListUnavailable", f"status list {public_id[:40]} is not published")
@@ -268,6 +293,15 @@ def _check_entry(status: object, issuer_did_key: str) -> StatusCheckResult:
     if index >= len(verified.bits) * 8:
         return _fail("statusIndexOutOfRange", f"statusListIndex {index} is outside the list")
     if not bit_get(verified.bits, index):
+        # The registry is the issuer's own status service: a revocation it has accepted holds
+        # from then on, not from when a worker publishes it (later still if the broker is down).
+        state = _entry_state(public_id, index) if pending else None
+        if state == StatusEntry.State.REVOKED:
+            return _fail(
+                "revoked", "the credential has been revoked (not yet in the published list)"
+            )
+        if state == StatusEntry.State.SUSPENDED:
+            return _fail("suspended", "the credential is suspended (not yet in the published list)")
         state_word = "revoked" if purpose == StatusPurpose.REVOCATION else "suspended"
         return StatusCheckResult(
             ok=True, code="active", detail=f"the credential is not {state_word}"
@@ -275,11 +309,7 @@ def _check_entry(status: object, issuer_did_key: str) -> StatusCheckResult:
     if purpose == StatusPurpose.REVOCATION:
         return _fail("revoked", "the credential has been revoked")
     # A suspendable credential that was revoked keeps its bit for good: say so.
-    state = (
-        StatusEntry.objects.filter(status_list__public_id=public_id, index=index)
-        .values_list("state", flat=True)
-        .first()
-    )
+    state = _entry_state(public_id, index)
     if state == StatusEntry.State.REVOKED:
         return _fail("revoked", "the credential has been revoked")
     return _fail("suspended", "the credential is suspended")

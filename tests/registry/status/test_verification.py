@@ -278,7 +278,7 @@ def _version_reads(queries) -> int:
     return sum(
         1
         for q in queries.captured_queries
-        if 'SELECT "status_statuslistversion"."version"' in q["sql"]
+        if 'MAX("status_statuslistversion"."version")' in q["sql"]
     )
 
 
@@ -308,7 +308,9 @@ def test_a_version_published_by_another_process_is_seen_within_the_memo_time(
     verification._current_memo.clear()
     # this process's memo, still fresh (the revocation above may take longer than the memo time)
     fresh_until = time.monotonic() + 0.2
-    verification._current_memo.update({k: (v, fresh_until) for k, (v, _) in memo.items()})
+    verification._current_memo.update(
+        {k: (v, pending, fresh_until) for k, (v, pending, _) in memo.items()}
+    )
     assert status_check(credential, issuer_did_key=did_key).code == "active"
     time.sleep(0.25)
     assert status_check(credential, issuer_did_key=did_key).code == "revoked"
@@ -320,3 +322,60 @@ def test_this_processs_own_publication_is_seen_at_once(office, change, monkeypat
     assert status_check(credential, issuer_did_key=did_key).code == "active"
     change(issuer=office, credential_id=credential["id"], action="revoke")
     assert status_check(credential, issuer_did_key=did_key).code == "revoked"
+
+
+@pytest.mark.parametrize(
+    ("purpose", "action", "code"),
+    [("revocation", "revoke", "revoked"), ("suspension", "suspend", "suspended")],
+)
+def test_a_change_accepted_while_the_broker_is_down_holds_at_once(
+    office, change, monkeypatch, purpose, action, code
+):
+    # The office was told "revoked": verification must not say "active" until a worker
+    # publishes the list (which, with the broker down, waits for the sweep).
+    from registry.status import services
+
+    credential, did_key = make_credential(office, purpose=purpose)
+    assert status_check(credential, issuer_did_key=did_key).code == "active"
+    published = StatusListVersion.objects.count()
+    monkeypatch.setattr(services, "_broker_down_until", time.monotonic() + 60)
+    change(issuer=office, credential_id=credential["id"], action=action)
+    assert StatusListVersion.objects.count() == published  # nothing published yet
+    result = status_check(credential, issuer_did_key=did_key)
+    assert (result.ok, result.code) == (False, code)
+    assert "not yet in the published list" in result.detail
+
+    # Another process, its memo past: the same.
+    verification._current_memo.clear()
+    assert status_check(credential, issuer_did_key=did_key).code == code
+    # Once published, the list itself says so.
+    services.status_outbox_sweep()
+    assert StatusListVersion.objects.count() == published + 1
+    verification._current_memo.clear()  # the sweep ran in a worker: seen after the memo time
+    result = status_check(credential, issuer_did_key=did_key)
+    assert (result.code, "not yet" in result.detail) == (code, False)
+
+
+def test_a_reinstatement_waiting_to_be_published_still_fails_closed(office, change, monkeypatch):
+    from registry.status import services
+
+    credential, did_key = make_credential(office, purpose="suspension")
+    change(issuer=office, credential_id=credential["id"], action="suspend")
+    assert status_check(credential, issuer_did_key=did_key).code == "suspended"
+    monkeypatch.setattr(services, "_broker_down_until", time.monotonic() + 60)
+    change(issuer=office, credential_id=credential["id"], action="reinstate")
+    # The published list still has the bit set: until it is published, the safer answer.
+    assert status_check(credential, issuer_did_key=did_key).code == "suspended"
+    services.status_outbox_sweep()
+    verification._current_memo.clear()
+    assert status_check(credential, issuer_did_key=did_key).code == "active"
+
+
+def test_checking_an_active_credential_reads_no_entry_while_nothing_is_pending(office):
+    credential, did_key = make_credential(office)
+    verification.status_cache_clear()
+    status_check(credential, issuer_did_key=did_key)
+    with CaptureQueriesContext(connection) as queries:
+        for _ in range(50):
+            assert status_check(credential, issuer_did_key=did_key).code == "active"
+    assert len(queries.captured_queries) == 0
