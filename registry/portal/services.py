@@ -542,7 +542,7 @@ def parse_presentation(text: str) -> dict | str:
     if text.startswith("{"):
         try:
             document = json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested past the parser's limit
             raise PortalError(_("This is not valid JSON.")) from None
         if not isinstance(document, dict):
             raise PortalError(_("This is not valid JSON."))
@@ -556,7 +556,7 @@ def _jwt_payload(token: str) -> dict:
     try:
         part = token.split(".")[1]
         payload = json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)))
-    except (ValueError, IndexError):
+    except (ValueError, IndexError, RecursionError):
         raise PortalError(_("This JWT cannot be read.")) from None
     if not isinstance(payload, dict):
         raise PortalError(_("This JWT cannot be read."))

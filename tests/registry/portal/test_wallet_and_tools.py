@@ -1,3 +1,4 @@
+import base64
 import json
 
 import pytest
@@ -75,7 +76,24 @@ def test_wrong_challenge_or_replay_does_not_link(client, alice):
     assert not LinkedDid.objects.exists()
 
 
-@pytest.mark.parametrize("text", ["", "{not json", "[1, 2]", "plain words"])
+def _b64(text: str) -> str:
+    return base64.urlsafe_b64encode(text.encode()).rstrip(b"=").decode()
+
+
+NESTED = "[" * 5000 + "]" * 5000  # past the JSON parser's recursion limit
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "{not json",
+        "[1, 2]",
+        "plain words",
+        '{"holder": ' + NESTED + "}",
+        _b64('{"alg":"EdDSA"}') + "." + _b64('{"vp": ' + NESTED + "}") + ".c2ln",
+    ],
+)
 def test_wallet_bad_input(client, alice, text):
     client.force_login(alice.user)
     response = client.post(reverse("portal:wallet"), {"document": text})
