@@ -277,9 +277,11 @@ def _active_at(owner, at: datetime) -> bool:
     return start <= at and (owner.active_until is None or at < owner.active_until)
 
 
-def _foreign_did_has_key(did: str, signer_did: str) -> str:
-    """Does the (non-registry) DID `did` list `signer_did` as its key? Resolved only through
-    the guarded resolver. Returns "" if so, else why not."""
+def _foreign_did_has_key(did: str, signer_did: str, relationship: str) -> str:
+    """Does the (non-registry) DID `did` list `signer_did` as its key for `relationship`
+    (`assertionMethod` for credentials)? Resolved only through the guarded resolver. A key the
+    document lists for another purpose (keyAgreement, authentication) does not count. Returns
+    "" if so, else why not."""
     try:
         from identity.resolution import resolve
     except ImportError:
@@ -290,12 +292,22 @@ def _foreign_did_has_key(did: str, signer_did: str) -> str:
         return f"{did[:100]} could not be resolved: {str(exc)[:200]}"
     document = getattr(result, "did_document", None) or {}
     if signer_did in (document.get("alsoKnownAs") or []):
-        return ""
+        return ""  # the registry's own convention for a linked wallet
     multibase = signer_did.removeprefix("did:key:")
-    for vm in document.get("verificationMethod") or []:
+
+    def absolute(ref: str) -> str:
+        return did + ref if ref.startswith("#") else ref
+
+    methods = {
+        absolute(vm["id"]): vm
+        for vm in document.get("verificationMethod") or []
+        if isinstance(vm, dict) and isinstance(vm.get("id"), str)
+    }
+    for item in document.get(relationship) or []:
+        vm = methods.get(absolute(item)) if isinstance(item, str) else item
         if isinstance(vm, dict) and vm.get("publicKeyMultibase") == multibase:
             return ""
-    return f"{did[:100]} does not list the signing key"
+    return f"{did[:100]} does not list the signing key for {relationship}"
 
 
 def key_bound_to(*, signer_did: str, controller: str, at: datetime) -> str:
@@ -305,7 +317,7 @@ def key_bound_to(*, signer_did: str, controller: str, at: datetime) -> str:
         return ""
     if registry_path_of(controller) is None:
         if controller.startswith("did:web:"):
-            return _foreign_did_has_key(controller, signer_did)
+            return _foreign_did_has_key(controller, signer_did, "assertionMethod")
         return f"{signer_did[:80]} is not a key of {controller[:100]}"
     owner = did_key_owner(signer_did)
     if owner is None:
