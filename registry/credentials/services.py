@@ -378,9 +378,21 @@ def credential_issue_mandate(
     applicant_did = applicant.did.did
     if subject_did not in (None, applicant_did):
         raise CredentialRequestInvalid("the subject of a mandate is the applicant issuing it")
+    # Verification only checks that the applicant signed, so the agent is checked here, for
+    # every path (portal, command, admin): an agent known to the registry, who can present it.
+    if not (
+        isinstance(agent_did, str)
+        and Participant.objects.filter(did__did=agent_did, kind=Participant.Kind.AGENT).exists()
+    ):
+        raise CredentialRequestInvalid(
+            "the agent of a mandate must be a registered agent (an agent's registry DID)"
+        )
     claims = {**(claims or {}), "agent": agent_did}
-    if expiration_date is None and "validUntil" in claims:
-        expiration_date = parse_datetime(claims["validUntil"])
+    if "validUntil" in claims:
+        valid_until = parse_datetime(claims["validUntil"])
+        if valid_until is None:
+            raise CredentialRequestInvalid("validUntil must be an RFC 3339 date-time with a zone")
+        expiration_date = expiration_date or valid_until
     return _build_and_sign(
         issuer_did=applicant.did,
         issuer_participant=applicant,

@@ -7,9 +7,11 @@ from rest_framework.test import APIClient
 
 from identity.crypto import didkit_adapter
 from registry.credentials.context import CREDENTIALS_V1, context_url, ip_context
+from registry.credentials.errors import CredentialRequestInvalid
 from registry.credentials.models import IssuedCredential
 from registry.credentials.services import credential_issue_mandate
 from registry.credentials.verification import parse_jwt
+from registry.participants.services import participant_create
 from registry.trust.services import accreditation_grant
 from tests.openapi_check import assert_response_matches_schema
 from tests.registry.trust.factories import office as make_office
@@ -117,6 +119,31 @@ def test_mandate_signed_by_the_applicant_verifies(applicant, agent, proof_format
     assert didkit_adapter.verify_credential(issued.document).ok
     result = verify_via_api(issued.document)
     assert result["verified"] is True, result
+
+
+def test_a_mandate_names_a_registered_agent_and_a_real_end_date(applicant, agent, office):
+    # The portal checks these; the command and the admin issue through the same service, and
+    # verification only checks that the applicant signed: the service must refuse them itself.
+    other_applicant = participant_create(kind="applicant", display_name="Rival", country="DE")
+    for not_an_agent in [
+        other_applicant.did.did,
+        office.did.did,
+        applicant.did.did,
+        "did:web:localhost%3A8000:agents:0000000000000000dead",
+        "did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK",
+    ]:
+        with pytest.raises(CredentialRequestInvalid, match="registered agent"):
+            credential_issue_mandate(
+                applicant=applicant, agent_did=not_an_agent, claims=mandate_claims(agent)
+            )
+    # A validUntil of the right shape but no real date: the credential could never verify.
+    with pytest.raises(CredentialRequestInvalid, match="validUntil"):
+        credential_issue_mandate(
+            applicant=applicant,
+            agent_did=agent.did.did,
+            claims=mandate_claims(agent) | {"validUntil": "2099-02-30T00:00:00Z"},
+        )
+    assert not IssuedCredential.objects.filter(credential_type="IPMandateCredential").exists()
 
 
 def test_accreditation_grant_issues_a_registry_signed_accreditation_credential(office):
