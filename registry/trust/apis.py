@@ -39,6 +39,7 @@ from .selectors import trust_entity_get
 from .services import (
     accreditation_as_dict,
     accreditation_check,
+    accreditation_check_at_issuance,
     accreditation_grant,
     accreditation_reinstate,
     accreditation_suspend,
@@ -227,7 +228,15 @@ class TrustAuthorizationApi(PublicTrustApi):
             )
         participant = entity.participant
         body |= {"issuer": participant.did.did, "issuer_name": participant.display_name}
-        verdict = accreditation_check(issuer=participant, credential_type=resource, at=at)
+        # A time in whole seconds is read as a credential's issuanceDate (its precision) and
+        # judged as verification judges one: at some instant of that second.
+        whole_second = bool(request.query_params.get("time")) and at.microsecond == 0
+        if whole_second:
+            verdict = accreditation_check_at_issuance(
+                issuer=participant, credential_type=resource, issuance_date=at
+            )
+        else:
+            verdict = accreditation_check(issuer=participant, credential_type=resource, at=at)
         body |= {
             "authorized": verdict.authorized,
             "code": verdict.code,
@@ -250,7 +259,13 @@ class TrustAuthorizationApi(PublicTrustApi):
                     "code": "keyCompromised",
                     "reason": f"This key is compromised since {key.compromised_since.isoformat()}.",
                 }
-            elif not key.active_at(at):
+            elif not (
+                # in whole seconds, as verification judges the key at an issuanceDate
+                key.active_from.replace(microsecond=0) <= at
+                and (key.active_until is None or at < key.active_until)
+                if whole_second
+                else key.active_at(at)
+            ):
                 body |= {
                     "authorized": False,
                     "code": "keyNotActive",

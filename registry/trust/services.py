@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -216,6 +216,33 @@ def accreditation_check(
         chain=[accreditation_as_dict(link, at=now) for link in chain],
         accreditation=acc,
     )
+
+
+def accreditation_check_at_issuance(
+    *, issuer: Participant, credential_type: str, issuance_date: datetime
+) -> AccreditationVerdict:
+    """`accreditation_check` for a credential's issuanceDate, which has whole seconds while
+    accreditations start and end at any instant: authorised if the chain was active at some
+    instant of that second (issuance itself was checked at its exact instant). So a credential
+    issued just after a grant, or just before a suspension, in the same second, is judged
+    authorised, as the docs promise."""
+    start = issuance_date.replace(microsecond=0)
+    verdict = accreditation_check(issuer=issuer, credential_type=credential_type, at=start)
+    if verdict.authorized:
+        return verdict
+    # The chain's state only changes at its links' times; it can become active within the
+    # second only where a link starts or a suspension ends: judge at each of those instants.
+    end = start + timedelta(seconds=1)
+    starts = set()
+    for acc in _ACCREDITATIONS_OF.all(office_id=issuer.pk):
+        for link in _chain_of(acc):
+            starts.add(link.valid_from)
+            starts.update(parse_datetime(until) for _, until in link.past_suspensions)
+    for moment in sorted(t for t in starts if start < t < end):
+        later = accreditation_check(issuer=issuer, credential_type=credential_type, at=moment)
+        if later.authorized:
+            return later
+    return verdict
 
 
 # ---------------------------------------------------------------------------------------------

@@ -177,3 +177,48 @@ def test_issuers_list_is_one_query_whatever_the_size(client, world, django_asser
     with django_assert_num_queries(1):
         response = client.get("/trust/issuers")
     assert len(response.json()["issuers"]) == 7
+
+
+def test_a_credentials_issuance_date_is_judged_as_verification_judges_it(client):
+    """issuanceDate has whole seconds while accreditations and keys start and end at any
+    instant: asked at a credential's issuanceDate, the query says what verification says."""
+    import time
+
+    from registry.credentials.services import credential_issue, credential_verify
+    from registry.trust.services import accreditation_suspend
+
+    ep = office("EP", "European Patent Office")
+    applicant = participant(kind="applicant", name="Example Ltd")
+    time.sleep(1.02 - timezone.now().microsecond / 1e6)  # early in a second
+    root = accreditation_grant(office=ep, credential_types=[APPLICANT])
+    did_key_rotate(did=ep.did)
+    issued = credential_issue(
+        issuer=ep,
+        credential_type=APPLICANT,
+        subject_did=applicant.did.did,
+        claims={
+            "name": "Example Ltd",
+            "personType": "legal",
+            "country": "FR",
+            "address": "1 rue de l'Exemple, 75001 Paris",
+            "partyIdentifiers": [{"office": "EP", "partyIdentifier": "48213"}],
+        },
+    )
+    issuance_date = issued.document["issuanceDate"]
+    assert root.valid_from.replace(microsecond=0) == issued.issued_at  # the same second
+    assert credential_verify(issued.document).verified
+    signer = issued.document["proof"]["verificationMethod"].split("#")[0]
+    for entity_id in (ep.did.did, signer):
+        response = authorization(
+            client, entity_id=entity_id, resource=APPLICANT, time=issuance_date
+        )
+        assert_response_matches_schema(response)
+        body = response.json()
+        assert (body["authorized"], body["code"]) == (True, "accredited"), body["reason"]
+    # Suspended later in that second: the credential was issued before, it stays authorised.
+    accreditation_suspend(accreditation=root)
+    body = authorization(client, entity_id=ep.did.did, resource=APPLICANT, time=issuance_date)
+    assert body.json()["authorized"] is True
+    # An instant with a fraction is judged at that instant.
+    body = authorization(client, entity_id=ep.did.did, resource=APPLICANT).json()
+    assert (body["authorized"], body["code"]) == (False, "suspended")
