@@ -442,6 +442,9 @@ def credential_issue_accreditation(
         actor=actor,
         now=now,
         request=request,
+        # Suspendable: the accreditation's suspension and reinstatement show on it (and a
+        # withdrawal revokes it for good), so its verifiers see what issuance sees.
+        status_purpose="suspension",
     )
 
 

@@ -276,8 +276,9 @@ def _anchor_payload(acc: IssuerAccreditation) -> dict:
 
 def _credential_status(acc: IssuerAccreditation, action: str, *, reason, actor, request) -> None:
     """Mirror a root accreditation's state on its IPOfficeAccreditationCredential's status
-    (revoke on withdrawal, suspend/reinstate when its status entry allows), so verifiers of that
-    credential see it too. A status the entry cannot take is logged, not fatal."""
+    (revoke on withdrawal, suspend/reinstate: its entry is suspendable), so verifiers of that
+    credential see it too. A status the entry cannot take (credentials issued revocation-only
+    before) is logged, not fatal."""
     if not acc.credential_id:
         return
     try:

@@ -356,3 +356,29 @@ def test_withdrawal_revokes_the_accreditation_credential(
     report = credential_verify(document)
     assert not report.verified
     assert report.failed == ["status"]
+
+
+def test_suspension_shows_on_the_accreditation_credential_until_reinstated(
+    accreditation_credentials, ep, django_capture_on_commit_callbacks
+):
+    # A verifier holding the office's IPOfficeAccreditationCredential must see the suspension,
+    # as it sees a withdrawal, and see it end with the reinstatement.
+    from registry.credentials.models import IssuedCredential
+    from registry.credentials.services import credential_verify
+
+    with django_capture_on_commit_callbacks(execute=True):
+        root = accreditation_grant(office=ep, credential_types=[APPLICANT])
+    document = IssuedCredential.objects.get(credential_id=root.credential_id).document
+    with django_capture_on_commit_callbacks(execute=True):
+        accreditation_suspend(accreditation=root, reason="audit pending")
+    report = credential_verify(document)
+    assert report.failed == ["status"]
+    assert "suspended" in report.check("status").detail
+    with django_capture_on_commit_callbacks(execute=True):
+        accreditation_reinstate(accreditation=root)
+    assert credential_verify(document).verified
+    with django_capture_on_commit_callbacks(execute=True):
+        accreditation_withdraw(accreditation=root, reason="struck off")
+    report = credential_verify(document)
+    assert report.failed == ["status"]
+    assert "revoked" in report.check("status").detail
