@@ -473,12 +473,15 @@ def _check_accreditation(parsed: ParsedCredential) -> str:
         return "issued by the applicant it concerns"
     if participant.kind == Participant.Kind.APPLICANT:
         raise CheckFailed(f"applicants do not issue {credential_type}")
-    from registry.trust.services import accreditation_check
+    from registry.trust.services import accreditation_check_at_issuance
 
-    # issuanceDate has second precision while accreditations start at any instant: judge at
-    # the end of the issuance second (an issuance is checked precisely when it happens).
-    at = at.replace(microsecond=999999)
-    verdict = accreditation_check(issuer=participant, credential_type=credential_type, at=at)
+    # issuanceDate has second precision while accreditations start and end at any instant:
+    # accredited at some instant of the issuance second, as the trust query API judges it (an
+    # issuance itself is checked at its exact instant), so a credential issued just before a
+    # suspension in the same second keeps verifying.
+    verdict = accreditation_check_at_issuance(
+        issuer=participant, credential_type=credential_type, issuance_date=at
+    )
     who = participant.st3_code or participant.display_name
     if not verdict.authorized:
         raise CheckFailed(

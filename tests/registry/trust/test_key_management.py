@@ -171,14 +171,6 @@ def early_in_a_second():
     time.sleep(1.02 - (timezone.now().microsecond / 1e6))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="verification.py judges the accreditation at the END of the issuance second "
-    "(issuanceDate.replace(microsecond=999999)), so a suspension or withdrawal later in that "
-    "second fails a credential issued before it; it should ask "
-    "registry.trust.services.accreditation_check_at_issuance (active at some instant of the "
-    "second), as the trust query API does",
-)
 def test_a_suspension_in_the_issuance_second_keeps_the_earlier_credential_verifying(ep, applicant):
     early_in_a_second()
     issued = issue(ep, applicant)
