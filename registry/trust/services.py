@@ -26,7 +26,16 @@ from registry.audit.services import audit_record
 from registry.participants.models import Participant
 
 from .models import IssuerAccreditation
-from .roles import is_system_actor, require_office_admin, require_registry_admin
+from .roles import (
+    is_registry_admin,
+    is_system_actor,
+    require_office_admin,
+    require_registry_admin,
+)
+
+# How far in the past an office administrator's delegated accreditation may start (clock skew
+# between the form and the server), see `accreditation_grant`.
+DELEGATION_BACKDATING_ALLOWANCE = timedelta(minutes=5)
 
 logger = logging.getLogger(__name__)
 
@@ -391,6 +400,17 @@ def accreditation_grant(
                 raise ValidationError(
                     f"the parent accreditation is not active ({problem[1]}); it cannot accredit"
                 )
+        if (
+            valid_from is not None
+            and valid_from < now - DELEGATION_BACKDATING_ALLOWANCE
+            and not (is_system_actor(actor) or is_registry_admin(actor))
+        ):
+            # Credentials the sub-issuer signed (or backdated) before the grant would verify as
+            # accredited: an office rewriting its own past. A registry administrator may (say,
+            # bringing an existing delegation into the registry).
+            raise ValidationError(
+                "a delegated accreditation cannot start in the past; leave valid_from empty for now"
+            )
         valid_from = max(valid_from or now, parent.valid_from)
         if parent.valid_until is not None:
             if valid_until is not None and valid_until > parent.valid_until:

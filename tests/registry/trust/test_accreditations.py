@@ -292,6 +292,41 @@ def test_who_may_grant_and_manage(ep, ep_root, bar):
     accreditation_suspend(accreditation=sub, actor=ep_admin)
 
 
+def test_an_office_admin_cannot_backdate_a_delegated_accreditation(ep, ep_root, bar):
+    # Backdated, it would make what the sub-issuer signed before the grant verify as accredited.
+    ep_admin = member(ep, OfficeMembership.Role.ADMIN)
+    yesterday = timezone.now() - timedelta(days=1)
+    with pytest.raises(ValidationError, match="cannot start in the past"):
+        accreditation_grant(
+            office=bar,
+            credential_types=[APPLICANT],
+            parent=ep_root,
+            actor=ep_admin,
+            valid_from=yesterday,
+        )
+    assert not IssuerAccreditation.objects.filter(office=bar).exists()
+    assert not accreditation_check(issuer=bar, credential_type=APPLICANT, at=yesterday).authorized
+    # A start a moment ago (the form's clock) or later is fine.
+    sub = accreditation_grant(
+        office=bar,
+        credential_types=[APPLICANT],
+        parent=ep_root,
+        actor=ep_admin,
+        valid_from=timezone.now() - timedelta(seconds=30),
+    )
+    accreditation_withdraw(accreditation=sub, actor=ep_admin)
+    # A registry administrator may bring an existing delegation in with its real start.
+    root_admin = UserFactory(is_superuser=True, is_staff=True)
+    old = accreditation_grant(
+        office=bar,
+        credential_types=[APPLICANT],
+        parent=ep_root,
+        actor=root_admin,
+        valid_from=yesterday,
+    )
+    assert old.valid_from == yesterday
+
+
 def test_every_change_is_audited(ep, bar):
     admin = UserFactory(is_superuser=True)
     admin.save()
