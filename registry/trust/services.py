@@ -665,6 +665,8 @@ def office_member_add(*, actor, office: Participant, user, role: str, request=No
         # Office administrators work in the admin (their office's keys and officers only).
         user.is_staff = True
         user.save(update_fields=["is_staff"])
+    elif role != OfficeMembership.Role.ADMIN:
+        _staff_drop_if_only_office_admin(user)
     audit_record(
         actor=actor,
         action="office.member_add" if created else "office.member_role",
@@ -674,6 +676,25 @@ def office_member_add(*, actor, office: Participant, user, role: str, request=No
         office=office.st3_code,
     )
     return membership
+
+
+def _staff_drop_if_only_office_admin(user) -> None:
+    """An office administrator was made staff for the admin; once no longer one, the account
+    leaves the admin too, unless something else put it there (superuser, a group, a
+    permission)."""
+    from .models import OfficeMembership
+
+    if (
+        user.is_staff
+        and not user.is_superuser
+        and not user.groups.exists()
+        and not user.user_permissions.exists()
+        and not OfficeMembership.objects.filter(
+            user=user, role=OfficeMembership.Role.ADMIN
+        ).exists()
+    ):
+        user.is_staff = False
+        user.save(update_fields=["is_staff"])
 
 
 @transaction.atomic
@@ -700,6 +721,7 @@ def office_member_remove(*, actor, office: Participant, user, request=None) -> N
     ):
         raise PermissionDenied("Only a registry administrator may remove office administrators.")
     membership.delete()
+    _staff_drop_if_only_office_admin(user)
     audit_record(
         actor=actor,
         action="office.member_remove",

@@ -183,3 +183,31 @@ def test_a_registry_admin_may_change_an_office_admin_into_an_officer(root_client
         201,
     )
     assert body["role"] == "officer"
+
+
+def test_an_office_admin_leaves_the_admin_when_no_longer_one(root_client, ep):
+    colleague = UserFactory(username="colleague")
+    colleague.save()
+    office_member_add(actor=None, office=ep, user=colleague, role="admin")
+    colleague.refresh_from_db()
+    assert colleague.is_staff  # office administrators work in the admin
+    checked(
+        root_client.post(
+            "/trust/offices/EP/members", {"username": "colleague", "role": "officer"}, format="json"
+        ),
+        201,
+    )
+    colleague.refresh_from_db()
+    assert not colleague.is_staff  # demoted: no admin login left behind
+    office_member_add(actor=None, office=ep, user=colleague, role="admin")
+    assert root_client.delete("/trust/offices/EP/members/colleague").status_code == 204
+    colleague.refresh_from_db()
+    assert not colleague.is_staff  # removed: the same
+
+    # Staff for another reason (a superuser) stays staff.
+    boss = UserFactory(username="boss", is_superuser=True, is_staff=True)
+    boss.save()
+    office_member_add(actor=None, office=ep, user=boss, role="admin")
+    assert root_client.delete("/trust/offices/EP/members/boss").status_code == 204
+    boss.refresh_from_db()
+    assert boss.is_staff
