@@ -584,6 +584,13 @@ class WalletLinkResult:
     report: object | None
 
 
+def wallet_link_domain() -> str:
+    """The domain a wallet's linking presentation is bound to: this registry's host. A wallet
+    shows it (or puts the requesting site's own there), so a phishing site that relays our
+    challenge cannot have a victim's wallet linked to the phisher's DID."""
+    return settings.REGISTRY_HOST
+
+
 @transaction.atomic
 def wallet_link(
     *, participant: Participant, presentation: dict | str, challenge: str, actor=None
@@ -595,7 +602,7 @@ def wallet_link(
     holder = presentation_holder(presentation)
     if not holder.startswith(("did:key:", "did:jwk:")):
         raise PortalError(_("Only did:key and did:jwk wallets can be linked."))
-    report = presentation_verify(presentation, challenge=challenge)
+    report = presentation_verify(presentation, challenge=challenge, domain=wallet_link_domain())
     if not getattr(report, "verified", False):
         return WalletLinkResult(wallet_did=holder, linked=False, report=report)
     try:

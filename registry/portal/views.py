@@ -534,7 +534,7 @@ def wallet(request, participant):
                 report = result.report
     challenge = request.session.get(WALLET_CHALLENGE_KEY)
     if not challenge:
-        challenge = challenge_create().value
+        challenge = challenge_create(domain=services.wallet_link_domain()).value
         request.session[WALLET_CHALLENGE_KEY] = challenge
     return render(
         request,
@@ -542,6 +542,7 @@ def wallet(request, participant):
         {
             "form": form,
             "challenge": challenge,
+            "domain": services.wallet_link_domain(),
             "report": selectors.report_view(report) if report is not None else None,
             "linked": list(participant.did.linked_dids.filter(unlinked_at__isnull=True)),
         },

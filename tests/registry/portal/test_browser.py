@@ -147,8 +147,8 @@ def sign_up(page, *, email, name, kind, country, folder=None) -> None:
     page.wait_for_url("**/accounts/login/")
 
 
-def sign_wallet_presentation(challenge: str) -> tuple[str, str]:
-    """A wallet's presentation over `challenge`, signed in another thread: the didkit adapter
+def sign_wallet_presentation(challenge: str, domain: str) -> tuple[str, str]:
+    """A wallet's presentation over `challenge` for `domain`, signed in another thread: the didkit adapter
     runs its own event loop, which cannot nest in Playwright's."""
     from concurrent.futures import ThreadPoolExecutor
 
@@ -162,7 +162,9 @@ def sign_wallet_presentation(challenge: str) -> tuple[str, str]:
             "type": ["VerifiablePresentation"],
             "holder": wallet.did_key,
         }
-        signed = didkit_adapter.issue_presentation(presentation, key=wallet, challenge=challenge)
+        signed = didkit_adapter.issue_presentation(
+            presentation, key=wallet, challenge=challenge, domain=domain
+        )
         return wallet.did_key, json.dumps(signed)
 
     with ThreadPoolExecutor(max_workers=1) as pool:
@@ -302,7 +304,8 @@ def test_portal_end_to_end(portal_data, new_page, live_server, screenshot_dir):
     # --- the applicant links a wallet over a challenge ----------------------------------
     applicant.goto("/portal/wallet/")
     challenge = applicant.locator("#challenge").inner_text()
-    wallet_did, presentation = sign_wallet_presentation(challenge)
+    domain = applicant.locator("#domain").inner_text()  # the wallet shows it before signing
+    wallet_did, presentation = sign_wallet_presentation(challenge, domain)
     applicant.get_by_label("Paste it here").fill(presentation)
     shot(applicant, screenshot_dir, "wallet")
     applicant.get_by_role("button", name="Verify and link").click()

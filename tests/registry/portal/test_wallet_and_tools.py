@@ -2,6 +2,7 @@ import base64
 import json
 
 import pytest
+from django.conf import settings
 from django.urls import reverse
 
 from identity.crypto import didkit_adapter
@@ -12,14 +13,18 @@ from registry.portal.views import WALLET_CHALLENGE_KEY
 pytestmark = pytest.mark.django_db
 
 
-def _wallet_presentation(pair: Ed25519KeyPair, challenge: str, *, fmt="ldp"):
+def _wallet_presentation(pair: Ed25519KeyPair, challenge: str, *, fmt="ldp", domain=None):
     presentation = {
         "@context": ["https://www.w3.org/2018/credentials/v1"],
         "type": ["VerifiablePresentation"],
         "holder": pair.did_key,
     }
     signed = didkit_adapter.issue_presentation(
-        presentation, key=pair, challenge=challenge, proof_format=fmt
+        presentation,
+        key=pair,
+        challenge=challenge,
+        domain=domain or settings.REGISTRY_HOST,  # the domain the wallet page shows
+        proof_format=fmt,
     )
     return signed if fmt == "jwt" else json.dumps(signed)
 
@@ -74,6 +79,23 @@ def test_wrong_challenge_or_replay_does_not_link(client, alice):
     )
     assert response.status_code == 200
     assert not LinkedDid.objects.exists()
+
+
+@pytest.mark.parametrize("fmt", ["ldp", "jwt"])
+def test_a_presentation_for_another_domain_does_not_link(client, alice, fmt):
+    # A phishing site relaying our challenge gets the victim's wallet to sign for its own
+    # domain (wallets put the requesting site there): that must not link the wallet.
+    client.force_login(alice.user)
+    page = client.get(reverse("portal:wallet"))
+    assert settings.REGISTRY_HOST in page.content.decode()  # shown beside the challenge
+    challenge = client.session[WALLET_CHALLENGE_KEY]
+    wallet = Ed25519KeyPair.generate()
+    response = client.post(
+        reverse("portal:wallet"),
+        {"document": _wallet_presentation(wallet, challenge, fmt=fmt, domain="phisher.example")},
+    )
+    assert response.status_code == 200
+    assert not LinkedDid.objects.filter(linked_did=wallet.did_key).exists()
 
 
 def _b64(text: str) -> str:
