@@ -55,6 +55,12 @@ def parse_datetime(value) -> datetime | None:
         return None
     if parsed.tzinfo is None:
         return None
+    try:
+        # A moment past 9999-12-31 in UTC (9999-12-31T23:00:00-01:00) cannot be written in UTC
+        # as credentials carry dates, nor compared: it is not a usable date-time.
+        parsed.astimezone(UTC)
+    except OverflowError:
+        return None
     return parsed
 
 
@@ -389,10 +395,15 @@ def credential_issue_mandate(
         )
     claims = {**(claims or {}), "agent": agent_did}
     if "validUntil" in claims:
+        # The schema's pattern admits impossible dates (2099-02-30): signed, the mandate would
+        # never verify (the verifier parses validUntil).
         valid_until = parse_datetime(claims["validUntil"])
         if valid_until is None:
-            raise CredentialRequestInvalid("validUntil must be an RFC 3339 date-time with a zone")
-        expiration_date = expiration_date or valid_until
+            raise CredentialRequestInvalid(
+                "credentialSubject.validUntil must be an RFC 3339 date-time with a timezone"
+            )
+        if expiration_date is None:
+            expiration_date = valid_until
     return _build_and_sign(
         issuer_did=applicant.did,
         issuer_participant=applicant,

@@ -5,10 +5,12 @@ from __future__ import annotations
 import pytest
 
 from registry.credentials.context import CREDENTIALS_V1
+from registry.credentials.errors import CredentialRequestInvalid
 from registry.credentials.models import IssuedCredential
+from registry.credentials.services import credential_issue_mandate
 from tests.openapi_check import assert_response_matches_schema
 
-from .conftest import applicant_claims
+from .conftest import applicant_claims, mandate_claims
 
 pytestmark = pytest.mark.django_db
 
@@ -79,6 +81,8 @@ CASES = [
     ("credential.expirationDate", "tomorrow", 400, "invalidInput"),
     ("credential.expirationDate", "2020-01-01T00:00:00Z", 400, "invalidCredential"),
     ("credential.expirationDate", "2099-01-01T00:00:00", 400, "invalidInput"),  # no timezone
+    # past year 9999 once in UTC: no date-time a credential can carry (was a 500)
+    ("credential.expirationDate", "9999-12-31T23:59:59-01:00", 400, "invalidInput"),
     ("options.proofFormat", "jsonld-signature-2018", 400, "invalidInput"),
     ("options.extra", True, 400, "invalidInput"),
     ("extra", True, 400, "invalidInput"),
@@ -126,3 +130,17 @@ def test_the_subject_of_a_mandate_is_not_chosen_by_an_office(issuer_client, agen
     body["credential"]["type"] = ["VerifiableCredential", "IPMandateCredential"]
     response = post(issuer_client, body)
     assert response.status_code == 403
+
+
+@pytest.mark.parametrize(
+    "valid_until", ["2099-02-30T00:00:00Z", "2099-12-31T24:00:00Z", "9999-12-31T23:59:59-01:00"]
+)
+def test_a_mandate_whose_end_is_no_date_is_refused_not_signed(applicant, agent, valid_until):
+    # These match the schema's pattern; signed, the mandate would never verify.
+    with pytest.raises(CredentialRequestInvalid, match="validUntil"):
+        credential_issue_mandate(
+            applicant=applicant,
+            agent_did=agent.did.did,
+            claims={**mandate_claims(agent), "validUntil": valid_until},
+        )
+    assert not IssuedCredential.objects.filter(issuer=applicant).exists()
