@@ -11,6 +11,7 @@ import hashlib
 import json
 import logging
 import secrets
+import unicodedata
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -62,6 +63,44 @@ def parse_datetime(value) -> datetime | None:
     except OverflowError:
         return None
     return parsed
+
+
+# Bidirectional embeddings, overrides and isolates: they make a signed name display as another
+# ("Acme\u202eLtd"). The plain marks (U+200E, U+200F) stay allowed: right-to-left names use them.
+_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def _text_problem(text: str, *, multiline: bool) -> str:
+    if not text.strip():
+        return "is only whitespace"
+    for char in text:
+        category = unicodedata.category(char)
+        if category == "Cs":
+            return "contains a lone surrogate (not Unicode text)"
+        if category == "Cc" and not (multiline and char == "\n"):
+            return f"contains the control character U+{ord(char):04X}"
+        if char in _BIDI_CONTROLS:
+            return f"contains the bidirectional control U+{ord(char):04X}"
+    return ""
+
+
+def claim_text_problems(claims, where: str = "credentialSubject") -> list[str]:
+    """Strings in the claims that no credential should sign, though the schemas (which the
+    verifier also applies to credentials already issued) let them through: control characters
+    (NUL cannot even be stored in PostgreSQL's jsonb), lone surrogates, bidirectional overrides,
+    values of whitespace only. Line feeds are allowed in an address."""
+    problems = []
+    if isinstance(claims, dict):
+        for key, value in claims.items():
+            problems += claim_text_problems(value, f"{where}/{key}")
+    elif isinstance(claims, list):
+        for index, value in enumerate(claims):
+            problems += claim_text_problems(value, f"{where}/{index}")
+    elif isinstance(claims, str):
+        problem = _text_problem(claims, multiline=where.endswith("/address"))
+        if problem:
+            problems.append(f"{where}: {problem}")
+    return problems[:20]
 
 
 def _status_entry(
@@ -169,6 +208,11 @@ def _build_and_sign(
     if problems:
         raise CredentialRequestInvalid(
             "the credential does not match the schema of " + credential_type, problems=problems
+        )
+    problems = claim_text_problems(subject)
+    if problems:
+        raise CredentialRequestInvalid(
+            "the credential's claims hold text it cannot sign", problems=problems
         )
 
     def record(document) -> IssuedCredential:

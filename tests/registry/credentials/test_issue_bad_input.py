@@ -55,6 +55,20 @@ CASES = [
     ("credential.credentialSubject.partyIdentifiers", [{"office": "EP"}], 400, "invalidCredential"),
     ("credential.credentialSubject.id", "not a did", 400, "invalidCredential"),
     ("credential.credentialSubject", "x", 400, "invalidInput"),
+    # text no credential should sign, though the schema lets it through (NUL was a 500 on
+    # PostgreSQL: jsonb cannot store it)
+    ("credential.credentialSubject.name", "Example\u0000Ltd", 400, "invalidCredential"),
+    ("credential.credentialSubject.name", "Example\u202eLtd", 400, "invalidCredential"),
+    ("credential.credentialSubject.name", "Example\u2067Ltd", 400, "invalidCredential"),
+    ("credential.credentialSubject.name", "Example\nLtd", 400, "invalidCredential"),
+    ("credential.credentialSubject.name", " \u3000 ", 400, "invalidCredential"),
+    ("credential.credentialSubject.address", "1 rue\u001b[2J", 400, "invalidCredential"),
+    (
+        "credential.credentialSubject.partyIdentifiers",
+        [{"office": "EP", "partyIdentifier": "\u0085"}],
+        400,
+        "invalidCredential",
+    ),
     (
         "credential.type",
         ["VerifiableCredential", "IPPassportCredential"],
@@ -99,6 +113,24 @@ def test_bad_issuance_requests_are_refused(
     assert_response_matches_schema(response, "/credentials/issue", method="POST")
     assert response.json()["error"] == code
     assert not IssuedCredential.objects.filter(issuer=office).exists()
+
+
+def test_a_multiline_address_and_a_right_to_left_name_are_issued(issuer_client, applicant):
+    body = good_body(applicant)
+    subject = body["credential"]["credentialSubject"]
+    subject["address"] = "1 rue de l'Exemple\n75001 Paris"
+    subject["name"] = "\u0634\u0631\u0643\u0629 \u200fACME"
+    response = post(issuer_client, body)
+    assert response.status_code == 201, response.content
+    issued = response.json()["verifiableCredential"]["credentialSubject"]
+    assert issued["address"] == subject["address"]
+    assert issued["name"] == subject["name"]
+
+
+def test_text_problems_name_the_field(issuer_client, applicant):
+    body = mutate(good_body(applicant), "credential.credentialSubject.name", "A\u202eB")
+    problems = post(issuer_client, body).json()["problems"]
+    assert problems == ["credentialSubject/name: contains the bidirectional control U+202E"]
 
 
 def test_schema_problems_are_listed(issuer_client, applicant):
