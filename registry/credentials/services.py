@@ -147,6 +147,31 @@ def _accreditation_refusal(*, issuer: Participant, credential_type: str, at: dat
     return "" if verdict.authorized else (verdict.reason or "not accredited")
 
 
+# Whom each office credential is about: an IPApplicantCredential about an office, or an
+# IPRepresentativeCredential about an applicant, would be signed nonsense.
+SUBJECT_KINDS = {
+    "IPApplicantCredential": Participant.Kind.APPLICANT,
+    "IPRepresentativeCredential": Participant.Kind.AGENT,
+}
+
+
+def _participant_refusal(did: str, *, kind: str, field: str) -> None:
+    """CredentialRequestInvalid unless `did` is the registry DID of an active participant of
+    `kind` (a deactivated DID is gone for good: nothing new is said about it)."""
+    if not isinstance(did, str) or "\x00" in did:  # PostgreSQL refuses a NUL in a query
+        raise CredentialRequestInvalid(f"{field} is not the DID of a registry participant")
+    found = (
+        Participant.objects.filter(did__did=did).values_list("kind", "did__deactivated_at").first()
+    )
+    if found is None:
+        raise CredentialRequestInvalid(f"{field} is not the DID of a registry participant")
+    found_kind, deactivated_at = found
+    if found_kind != kind:
+        raise CredentialRequestInvalid(f"{field} must be an {kind}'s DID, not an {found_kind}'s")
+    if deactivated_at is not None:
+        raise CredentialRequestInvalid(f"{field} is a deactivated DID")
+
+
 def _actor_label(actor) -> str:
     if actor is None:
         return ""
@@ -325,6 +350,9 @@ def credential_issue(
             f"{issuer.st3_code or issuer.display_name} is not accredited to issue "
             f"{credential_type}: {reason}"
         )
+    _participant_refusal(
+        subject_did, kind=SUBJECT_KINDS[credential_type], field="credentialSubject.id"
+    )
     return _build_and_sign(
         issuer_did=issuer.did,
         issuer_participant=issuer,
@@ -428,15 +456,7 @@ def credential_issue_mandate(
     applicant_did = applicant.did.did
     if subject_did not in (None, applicant_did):
         raise CredentialRequestInvalid("the subject of a mandate is the applicant issuing it")
-    # Verification only checks that the applicant signed, so the agent is checked here, for
-    # every path (portal, command, admin): an agent known to the registry, who can present it.
-    if not (
-        isinstance(agent_did, str)
-        and Participant.objects.filter(did__did=agent_did, kind=Participant.Kind.AGENT).exists()
-    ):
-        raise CredentialRequestInvalid(
-            "the agent of a mandate must be a registered agent (an agent's registry DID)"
-        )
+    _participant_refusal(agent_did, kind=Participant.Kind.AGENT, field="credentialSubject.agent")
     claims = {**(claims or {}), "agent": agent_did}
     if "validUntil" in claims:
         # The schema's pattern admits impossible dates (2099-02-30): signed, the mandate would

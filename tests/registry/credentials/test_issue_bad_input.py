@@ -8,9 +8,10 @@ from registry.credentials.context import CREDENTIALS_V1
 from registry.credentials.errors import CredentialRequestInvalid
 from registry.credentials.models import IssuedCredential
 from registry.credentials.services import credential_issue_mandate
+from registry.participants.services import participant_deactivate
 from tests.openapi_check import assert_response_matches_schema
 
-from .conftest import applicant_claims, mandate_claims
+from .conftest import applicant_claims, mandate_claims, representative_claims
 
 pytestmark = pytest.mark.django_db
 
@@ -174,5 +175,64 @@ def test_a_mandate_whose_end_is_no_date_is_refused_not_signed(applicant, agent, 
             applicant=applicant,
             agent_did=agent.did.did,
             claims={**mandate_claims(agent), "validUntil": valid_until},
+        )
+    assert not IssuedCredential.objects.filter(issuer=applicant).exists()
+
+
+SUBJECTS = [
+    # (credential type, whose DID is the subject, why it is refused)
+    ("IPApplicantCredential", "unknown", "not the DID of a registry participant"),
+    ("IPApplicantCredential", "fragment", "not the DID of a registry participant"),
+    ("IPApplicantCredential", "nul", "not the DID of a registry participant"),
+    ("IPApplicantCredential", "office", "must be an applicant's DID"),
+    ("IPApplicantCredential", "agent", "must be an applicant's DID"),
+    ("IPRepresentativeCredential", "applicant", "must be an agent's DID"),
+    ("IPApplicantCredential", "deactivated applicant", "deactivated"),
+    ("IPRepresentativeCredential", "deactivated agent", "deactivated"),
+]
+
+
+@pytest.mark.parametrize(("credential_type", "whose", "reason"), SUBJECTS)
+def test_the_subject_is_an_active_participant_of_the_kind_the_type_is_about(
+    issuer_client, office, applicant, agent, credential_type, whose, reason
+):
+    subject_did = {
+        "unknown": "did:web:elsewhere.example:applicants:x",
+        "fragment": applicant.did.did + "#key-1",
+        "nul": applicant.did.did + "\u0000",
+        "office": office.did.did,
+        "agent": agent.did.did,
+        "applicant": applicant.did.did,
+        "deactivated applicant": applicant.did.did,
+        "deactivated agent": agent.did.did,
+    }[whose]
+    if whose.startswith("deactivated"):
+        participant_deactivate(participant=applicant if "applicant" in whose else agent)
+    claims = (
+        applicant_claims(applicant)
+        if credential_type == "IPApplicantCredential"
+        else representative_claims(agent, office)
+    )
+    body = {
+        "credential": {
+            "type": ["VerifiableCredential", credential_type],
+            "credentialSubject": {**claims, "id": subject_did},
+        }
+    }
+    response = post(issuer_client, body)
+    assert response.status_code == 400, response.content
+    assert_response_matches_schema(response, "/credentials/issue", method="POST")
+    assert response.json()["error"] == "invalidCredential"
+    assert "credentialSubject.id" in response.json()["message"]
+    assert reason in response.json()["message"]
+    assert not IssuedCredential.objects.filter(issuer=office).exists()
+
+
+@pytest.mark.parametrize("whose", ["unknown", "applicant"])
+def test_a_mandate_is_granted_to_a_registry_agent_only(applicant, agent, whose):
+    agent_did = {"unknown": "did:web:elsewhere.example:agents:x", "applicant": applicant.did.did}
+    with pytest.raises(CredentialRequestInvalid, match="credentialSubject.agent"):
+        credential_issue_mandate(
+            applicant=applicant, agent_did=agent_did[whose], claims=mandate_claims(agent)
         )
     assert not IssuedCredential.objects.filter(issuer=applicant).exists()

@@ -23,7 +23,7 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.mark.parametrize("proof_format", ["ldp", "jwt"])
-def test_an_api_issuance_is_four_reads_then_three_inserts_in_one_transaction(
+def test_an_api_issuance_is_five_reads_then_three_inserts_in_one_transaction(
     office, applicant, proof_format, monkeypatch
 ):
     client = api_client(office)
@@ -45,9 +45,10 @@ def test_an_api_issuance_is_four_reads_then_three_inserts_in_one_transaction(
         response = issue(client, "IPApplicantCredential", applicant_claims(applicant), proof_format)
     assert response.status_code == 201, response.content
     sql = [q["sql"].split(" ", 1)[0].upper() for q in queries.captured_queries]
-    # API key (with office and DID), accreditations, signing key, open status list; then one
-    # transaction (a savepoint inside the test's own): status entry, credential, audit event.
-    assert sql == ["SELECT"] * 4 + ["SAVEPOINT", "INSERT", "INSERT", "INSERT", "RELEASE"]
+    # API key (with office and DID), accreditations, the subject (an active applicant?),
+    # signing key, open status list; then one transaction (a savepoint inside the test's own):
+    # status entry, credential, audit event.
+    assert sql == ["SELECT"] * 5 + ["SAVEPOINT", "INSERT", "INSERT", "INSERT", "RELEASE"]
 
 
 def test_a_status_index_taken_after_it_was_drawn_is_drawn_again_and_signed_again(

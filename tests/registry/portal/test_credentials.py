@@ -8,6 +8,7 @@ import pytest
 from django.urls import reverse
 
 from registry.credentials.models import IssuedCredential
+from registry.participants.services import participant_deactivate
 from registry.portal.models import CredentialRequest
 
 from . import factories
@@ -248,6 +249,20 @@ def test_unaccredited_office_cannot_approve(client, alice, django_capture_on_com
     response = _approve(client, officer, req.pk, django_capture_on_commit_callbacks)
     assert response.status_code == 200
     assert "not accredited" in response.content.decode()
+    req.refresh_from_db()
+    assert req.state == "pending"
+    assert not IssuedCredential.objects.filter(subject_did=alice.did.did).exists()
+
+
+def test_a_request_whose_requester_was_deactivated_is_not_approved(
+    client, alice, ep, ep_officer, django_capture_on_commit_callbacks
+):
+    _request(client, alice)
+    req = CredentialRequest.objects.get()
+    participant_deactivate(participant=alice)
+    response = _approve(client, ep_officer, req.pk, django_capture_on_commit_callbacks)
+    assert response.status_code == 200
+    assert "deactivated" in response.content.decode()
     req.refresh_from_db()
     assert req.state == "pending"
     assert not IssuedCredential.objects.filter(subject_did=alice.did.did).exists()
