@@ -23,6 +23,7 @@ from django.utils.translation import gettext as _
 from identity.errors import IdentityError
 from identity.services import did_link_wallet
 from registry.api.throttles import MailRefusal, mail_allowance_take
+from registry.credentials.services import lei_check_digits_valid
 from registry.participants.models import Participant
 from registry.participants.services import ParticipantError, participant_create
 
@@ -226,6 +227,8 @@ def _clean_claims(credential_type: str, office: Participant, claims: dict) -> di
         if lei:
             if not LEI_PATTERN.match(lei):
                 raise PortalError(_("A LEI is 20 characters: 18 letters or digits, 2 digits."))
+            if not lei_check_digits_valid(lei):
+                raise PortalError(_("The check digits of this LEI do not match: look for a typo."))
             out["lei"] = lei
         party_id = str(claims.get("partyIdentifier") or "").strip()
         if party_id:

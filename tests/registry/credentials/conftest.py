@@ -64,7 +64,7 @@ def applicant_claims(applicant: Participant) -> dict:
         "personType": "legal",
         "country": "FR",
         "address": "1 rue de l'Exemple, 75001 Paris",
-        "lei": "969500T3MBS4SQAMHJ45",
+        "lei": "969500T3MBS4SQAMHJ98",
         "partyIdentifiers": [
             {"office": "EP", "partyIdentifier": "48213"},
             {"office": "FR", "partyIdentifier": "FR-77120"},

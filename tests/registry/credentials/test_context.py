@@ -44,7 +44,7 @@ def test_every_term_of_every_type_signs_and_verifies():
     key = Ed25519KeyPair.generate()
     subject = {
         **SUBJECT,
-        "lei": "969500T3MBS4SQAMHJ45",
+        "lei": "969500T3MBS4SQAMHJ98",
         "registrationNumber": "R-1",
         "office": "EP",
         "field": "patents",

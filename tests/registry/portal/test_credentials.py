@@ -78,6 +78,15 @@ def test_request_validation(client, alice, ep, change, field):
     assert not CredentialRequest.objects.exists()
 
 
+def test_a_lei_with_wrong_check_digits_is_refused(client, alice, ep):
+    response = _request(client, alice, lei="969500T3MBS4SQAMHJ45")  # ...98 is the real one
+    assert response.status_code == 200
+    assert "check digits" in str(response.context["form"].errors)
+    assert not CredentialRequest.objects.exists()
+    _request(client, alice, lei="969500t3mbs4sqamhj98")
+    assert CredentialRequest.objects.get().claims["lei"] == "969500T3MBS4SQAMHJ98"
+
+
 def test_office_found_by_code_or_name(client, alice, ep, us):
     assert _request(client, alice, office="us").status_code == 302
     assert CredentialRequest.objects.get().office == us
