@@ -74,6 +74,18 @@ def lei_check_digits_valid(lei: str) -> bool:
     return int("".join(str(int(char, 36)) for char in lei)) % 97 == 1
 
 
+def _repeated_party_identifiers(identifiers) -> list[str]:
+    """The same (office, partyIdentifier) twice says nothing more; signed, it is there for good."""
+    seen = set()
+    problems = []
+    for index, entry in enumerate(identifiers or []):
+        pair = (entry.get("office"), entry.get("partyIdentifier"))  # the schema made them dicts
+        if pair in seen:
+            problems.append(f"credentialSubject/partyIdentifiers/{index}: repeats an earlier entry")
+        seen.add(pair)
+    return problems
+
+
 # Bidirectional embeddings, overrides and isolates: they make a signed name display as another
 # ("Acme\u202eLtd"). The plain marks (U+200E, U+200F) stay allowed: right-to-left names use them.
 _BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
@@ -247,6 +259,7 @@ def _build_and_sign(
     lei = subject.get("lei")  # its form is the schema's; its check digits are checked here
     if lei is not None and not lei_check_digits_valid(lei):
         problems.append("credentialSubject/lei: the check digits do not match (a typo?)")
+    problems += _repeated_party_identifiers(subject.get("partyIdentifiers"))
     if problems:
         raise CredentialRequestInvalid(
             "the credential's claims cannot be signed as given", problems=problems

@@ -53,6 +53,12 @@ CASES = [
     # `$` ends the value: no trailing newline slips through a pattern
     ("credential.credentialSubject.country", "FR\n", 400, "invalidCredential"),
     ("credential.credentialSubject.lei", "123", 400, "invalidCredential"),
+    (
+        "credential.credentialSubject.partyIdentifiers",
+        [{"office": "EP", "partyIdentifier": "1"}, {"office": "EP", "partyIdentifier": "1"}],
+        400,
+        "invalidCredential",
+    ),
     # ISO 17442 check digits (MOD 97-10): one character mistyped, or two swapped
     ("credential.credentialSubject.lei", "969500T3MBS4SQAMHJ99", 400, "invalidCredential"),
     ("credential.credentialSubject.lei", "969500T3MBS4SQMAHJ98", 400, "invalidCredential"),
