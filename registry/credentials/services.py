@@ -23,7 +23,7 @@ from django.utils import timezone
 from identity.crypto import didkit_adapter
 from identity.crypto.errors import CryptoError
 from identity.models import Did
-from identity.precompiled import PrecompiledInsert
+from identity.precompiled import PrecompiledInsert, PrecompiledQuery
 from identity.services import did_signing_key, registry_did_ensure
 from registry.audit.services import audit_record
 from registry.participants.models import Participant
@@ -176,17 +176,22 @@ SUBJECT_KINDS = {
 }
 
 
+# Every issuance reads its subject (identity.precompiled): compiled once, read every time.
+_PARTICIPANT_WITH_DID = PrecompiledQuery(
+    lambda did: Participant.objects.select_related("did").filter(did__did=did).order_by()[:1],
+    did=str,
+)
+
+
 def _participant_refusal(did: str, *, kind: str, field: str) -> None:
     """CredentialRequestInvalid unless `did` is the registry DID of an active participant of
     `kind` (a deactivated DID is gone for good: nothing new is said about it)."""
     if not isinstance(did, str) or "\x00" in did:  # PostgreSQL refuses a NUL in a query
         raise CredentialRequestInvalid(f"{field} is not the DID of a registry participant")
-    found = (
-        Participant.objects.filter(did__did=did).values_list("kind", "did__deactivated_at").first()
-    )
+    found = _PARTICIPANT_WITH_DID.first(did=did)
     if found is None:
         raise CredentialRequestInvalid(f"{field} is not the DID of a registry participant")
-    found_kind, deactivated_at = found
+    found_kind, deactivated_at = found.kind, found.did.deactivated_at
     if found_kind != kind:
         raise CredentialRequestInvalid(f"{field} must be an {kind}'s DID, not an {found_kind}'s")
     if deactivated_at is not None:
