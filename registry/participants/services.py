@@ -13,6 +13,7 @@ from identity.services import did_create, did_deactivate, did_key_rotate
 from registry.audit.services import audit_record
 
 from .models import Participant
+from .st3 import st3_code_known
 
 ST3_PATTERN = re.compile(r"^[A-Z]{2}$")
 
@@ -27,6 +28,8 @@ def _clean_st3(value: str | None, field: str) -> str:
     code = (value or "").strip().upper()
     if not ST3_PATTERN.match(code):
         raise ParticipantError(f"{field} must be a two-letter WIPO ST.3 code, not {value!r}")
+    if not st3_code_known(code):
+        raise ParticipantError(f"{field}: {code} is not a WIPO ST.3 code")
     return code
 
 

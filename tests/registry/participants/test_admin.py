@@ -78,6 +78,14 @@ def test_add_goes_through_participant_create(admin_client, admin_user):
             {"kind": "agent", "display_name": "Bad country", "country": "F1"},
             "country must be a two-letter",
         ),
+        (
+            {"kind": "office", "display_name": "Fake", "country": "FR", "st3_code": "zz"},
+            "st3_code: ZZ is not a WIPO ST.3 code",
+        ),
+        (
+            {"kind": "agent", "display_name": "Fake country", "country": "QQ"},
+            "country: QQ is not a WIPO ST.3 code",
+        ),
     ],
 )
 def test_add_shows_service_errors_on_the_form(admin_client, data, message):
