@@ -27,6 +27,7 @@ from identity.precompiled import PrecompiledInsert, PrecompiledQuery
 from identity.services import did_signing_key, registry_did_ensure
 from registry.audit.services import audit_record
 from registry.participants.models import Participant
+from registry.participants.st3 import st3_code_known
 
 from .context import CREDENTIAL_TYPES, credential_contexts
 from .errors import CredentialRequestInvalid, IdempotencyKeyReused, IssuanceRefused
@@ -84,6 +85,24 @@ def _repeated_party_identifiers(identifiers) -> list[str]:
             problems.append(f"credentialSubject/partyIdentifiers/{index}: repeats an earlier entry")
         seen.add(pair)
     return problems
+
+
+def st3_claim_problems(credential_type: str, subject: dict) -> list[str]:
+    """ST.3 codes in the claims that are no real code (the schemas, which the verifier also
+    applies to credentials already issued, only ask for two capital letters). An accreditation's
+    office is not the caller's input: it is the accredited office's own registered code."""
+    if credential_type == ACCREDITATION_TYPE:
+        return []
+    where_codes = [(f"credentialSubject/{key}", subject.get(key)) for key in ("country", "office")]
+    for index, entry in enumerate(subject.get("partyIdentifiers") or []):
+        where_codes.append(
+            (f"credentialSubject/partyIdentifiers/{index}/office", entry.get("office"))
+        )
+    return [
+        f"{where}: {code} is not a WIPO ST.3 code"
+        for where, code in where_codes
+        if code is not None and not st3_code_known(code)
+    ]
 
 
 # Bidirectional embeddings, overrides and isolates: they make a signed name display as another
@@ -265,6 +284,7 @@ def _build_and_sign(
     if lei is not None and not lei_check_digits_valid(lei):
         problems.append("credentialSubject/lei: the check digits do not match (a typo?)")
     problems += _repeated_party_identifiers(subject.get("partyIdentifiers"))
+    problems += st3_claim_problems(credential_type, subject)
     if problems:
         raise CredentialRequestInvalid(
             "the credential's claims cannot be signed as given", problems=problems
