@@ -13,9 +13,17 @@ from registry.participants.models import Participant
 
 from . import selectors
 from .models import MandateGrant
-from .services import PortalError, parse_application_numbers
+from .services import PortalError, parse_application_numbers, st3_country_problem
 
 MAX_DOCUMENT_BYTES = 256 * 1024
+
+
+def _st3_country(code: str) -> str:
+    """The country field's value, upper case, if it is a WIPO ST.3 code (not just two letters)."""
+    code = code.upper()
+    if problem := st3_country_problem(code):
+        raise forms.ValidationError(problem)
+    return code
 
 
 class SignupForm(forms.Form):
@@ -60,7 +68,7 @@ class SignupForm(forms.Form):
         return email
 
     def clean_country(self):
-        return self.cleaned_data["country"].upper()
+        return _st3_country(self.cleaned_data["country"])
 
     def clean(self):
         data = super().clean()
@@ -150,6 +158,9 @@ class ApplicantCredentialRequestForm(forms.Form):
         required=False,
         help_text=_("The WIPO ST.96 PartyIdentifier the office already uses for you, if any."),
     )
+
+    def clean_country(self):
+        return _st3_country(self.cleaned_data["country"])
 
     def claims(self) -> dict:
         d = self.cleaned_data

@@ -26,6 +26,7 @@ from registry.api.throttles import MailRefusal, mail_allowance_take
 from registry.credentials.services import lei_check_digits_valid
 from registry.participants.models import Participant
 from registry.participants.services import ParticipantError, participant_create
+from registry.participants.st3 import st3_code_known
 
 from .models import (
     APPLICANT_CREDENTIAL,
@@ -45,6 +46,15 @@ ST3_PATTERN = re.compile(r"^[A-Z]{2}$")
 
 class PortalError(Exception):
     """A refused portal action; the message is shown to the user as is (translated)."""
+
+
+def st3_country_problem(code: str) -> str:
+    """Why `code` (upper case) cannot be a country, translated; "" if it is a WIPO ST.3 code."""
+    if not ST3_PATTERN.match(code):
+        return _("Enter a two-letter WIPO ST.3 country code.")
+    if not st3_code_known(code):
+        return _("%(code)s is not a WIPO ST.3 code.") % {"code": code}
+    return ""
 
 
 def _audit(*, actor, action: str, target: str, data: dict | None = None, request=None) -> None:
@@ -113,8 +123,8 @@ def account_signup(
     if kind not in REQUESTABLE_TYPE_BY_KIND:
         raise PortalError(_("Choose applicant or agent."))
     country = (country or "").strip().upper()
-    if not ST3_PATTERN.match(country):
-        raise PortalError(_("Enter a two-letter WIPO ST.3 country code."))
+    if problem := st3_country_problem(country):
+        raise PortalError(problem)
     display_name = (display_name or "").strip()
     if not display_name or len(display_name) > 200:
         raise PortalError(_("Enter a name of 1 to 200 characters."))
@@ -219,8 +229,8 @@ def _clean_claims(credential_type: str, office: Participant, claims: dict) -> di
             raise PortalError(_("Enter a name of 1 to 300 characters."))
         if out["personType"] not in ("natural", "legal"):
             raise PortalError(_("Choose natural or legal person."))
-        if not ST3_PATTERN.match(out["country"]):
-            raise PortalError(_("Enter a two-letter WIPO ST.3 country code."))
+        if problem := st3_country_problem(out["country"]):
+            raise PortalError(problem)
         if not out["address"] or len(out["address"]) > 1000:
             raise PortalError(_("Enter an address."))
         lei = str(claims.get("lei") or "").strip().upper()
