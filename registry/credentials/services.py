@@ -11,7 +11,6 @@ import hashlib
 import json
 import logging
 import secrets
-import unicodedata
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -28,6 +27,7 @@ from identity.services import did_signing_key, registry_did_ensure
 from registry.audit.services import audit_record
 from registry.participants.models import Participant
 from registry.participants.st3 import st3_code_known
+from registry.participants.text import text_problem
 
 from .context import CREDENTIAL_TYPES, credential_contexts
 from .errors import CredentialRequestInvalid, IdempotencyKeyReused, IssuanceRefused
@@ -105,25 +105,6 @@ def st3_claim_problems(credential_type: str, subject: dict) -> list[str]:
     ]
 
 
-# Bidirectional embeddings, overrides and isolates: they make a signed name display as another
-# ("Acme\u202eLtd"). The plain marks (U+200E, U+200F) stay allowed: right-to-left names use them.
-_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
-
-
-def _text_problem(text: str, *, multiline: bool) -> str:
-    if not text.strip():
-        return "is only whitespace"
-    for char in text:
-        category = unicodedata.category(char)
-        if category == "Cs":
-            return "contains a lone surrogate (not Unicode text)"
-        if category == "Cc" and not (multiline and char == "\n"):
-            return f"contains the control character U+{ord(char):04X}"
-        if char in _BIDI_CONTROLS:
-            return f"contains the bidirectional control U+{ord(char):04X}"
-    return ""
-
-
 def claim_text_problems(claims, where: str = "credentialSubject") -> list[str]:
     """Strings in the claims that no credential should sign, though the schemas (which the
     verifier also applies to credentials already issued) let them through: control characters
@@ -137,7 +118,7 @@ def claim_text_problems(claims, where: str = "credentialSubject") -> list[str]:
         for index, value in enumerate(claims):
             problems += claim_text_problems(value, f"{where}/{index}")
     elif isinstance(claims, str):
-        problem = _text_problem(claims, multiline=where.endswith("/address"))
+        problem = text_problem(claims, multiline=where.endswith("/address"))
         if problem:
             problems.append(f"{where}: {problem}")
     return problems[:20]

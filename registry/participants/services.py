@@ -14,6 +14,7 @@ from registry.audit.services import audit_record
 
 from .models import Participant
 from .st3 import st3_code_known
+from .text import text_problem
 
 ST3_PATTERN = re.compile(r"^[A-Z]{2}$")
 
@@ -39,8 +40,9 @@ def _clean_name(value: str | None, field: str) -> str:
     name = (value or "").strip()
     if not name or len(name) > 200:
         raise ParticipantError(f"{field} must be 1 to 200 characters")
-    if any(ord(c) < 32 or ord(c) == 127 for c in name):
-        raise ParticipantError(f"{field} must not contain control characters")
+    problem = text_problem(name)
+    if problem:  # shown in the public directory and the portal, signed into credentials
+        raise ParticipantError(f"{field} {problem}")
     return name
 
 

@@ -27,6 +27,7 @@ from registry.credentials.services import lei_check_digits_valid
 from registry.participants.models import Participant
 from registry.participants.services import ParticipantError, participant_create
 from registry.participants.st3 import st3_code_known
+from registry.participants.text import text_problem
 
 from .models import (
     APPLICANT_CREDENTIAL,
@@ -216,6 +217,19 @@ def account_confirm(*, token: str):
 # --- credential requests ------------------------------------------------------------------
 
 
+def _refuse_unshowable_text(claims: dict) -> None:
+    """What issuance would refuse on approval (registry.participants.text), said at request time."""
+    texts = [(key, value) for key, value in claims.items() if isinstance(value, str)]
+    texts += [("partyIdentifier", p["partyIdentifier"]) for p in claims.get("partyIdentifiers", [])]
+    for key, value in texts:
+        if text_problem(value, multiline=key == "address"):
+            raise PortalError(
+                _(
+                    "Names, addresses and numbers cannot contain control or bidirectional characters."
+                )
+            )
+
+
 def _clean_claims(credential_type: str, office: Participant, claims: dict) -> dict:
     """The credentialSubject claims of a request, normalised and checked against the type."""
     if credential_type == APPLICANT_CREDENTIAL:
@@ -223,7 +237,8 @@ def _clean_claims(credential_type: str, office: Participant, claims: dict) -> di
             "name": str(claims.get("name", "")).strip(),
             "personType": claims.get("personType"),
             "country": str(claims.get("country", "")).strip().upper(),
-            "address": str(claims.get("address", "")).strip(),
+            # A textarea sends CRLF: sign the address with plain line feeds.
+            "address": str(claims.get("address", "")).strip().replace("\r\n", "\n"),
         }
         if not out["name"] or len(out["name"]) > 300:
             raise PortalError(_("Enter a name of 1 to 300 characters."))
@@ -245,6 +260,7 @@ def _clean_claims(credential_type: str, office: Participant, claims: dict) -> di
             if len(party_id) > 100:
                 raise PortalError(_("A party identifier has at most 100 characters."))
             out["partyIdentifiers"] = [{"office": office.st3_code, "partyIdentifier": party_id}]
+        _refuse_unshowable_text(out)
         return out
     if credential_type == REPRESENTATIVE_CREDENTIAL:
         out = {
@@ -256,6 +272,7 @@ def _clean_claims(credential_type: str, office: Participant, claims: dict) -> di
             raise PortalError(_("Enter your registration number."))
         if out["field"] not in ("patents", "trademarks", "designs"):
             raise PortalError(_("Choose patents, trademarks or designs."))
+        _refuse_unshowable_text(out)
         return out
     raise PortalError(_("This credential type cannot be requested."))
 

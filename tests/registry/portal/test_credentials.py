@@ -277,6 +277,26 @@ def test_a_request_whose_requester_was_deactivated_is_not_approved(
     assert not IssuedCredential.objects.filter(subject_did=alice.did.did).exists()
 
 
+def test_a_multiline_address_from_the_form_is_approved_with_plain_line_feeds(
+    client, alice, ep, ep_officer, django_capture_on_commit_callbacks
+):
+    # A textarea sends CRLF; issuance refuses a bare carriage return among control characters.
+    _request(client, alice, address="1 rue de l'Invention\r\n75001 Paris")
+    req = CredentialRequest.objects.get()
+    response = _approve(client, ep_officer, req.pk, django_capture_on_commit_callbacks)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    issued = IssuedCredential.objects.filter(subject_did=alice.did.did, proof_format="ldp").get()
+    assert issued.document["credentialSubject"]["address"] == "1 rue de l'Invention\n75001 Paris"
+
+
+@pytest.mark.parametrize("field", ["name", "address", "party_identifier"])
+def test_text_that_displays_as_something_else_is_refused_at_request_time(client, alice, ep, field):
+    response = _request(client, alice, **{field: "Acme\u202eLtd"})
+    assert response.status_code == 200
+    assert "bidirectional characters" in response.content.decode()
+    assert not CredentialRequest.objects.exists()
+
+
 def test_withdraw(client, alice, ep):
     _request(client, alice)
     req = CredentialRequest.objects.get()
