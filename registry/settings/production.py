@@ -12,6 +12,10 @@ for _name in ("SECRET_KEY", "REGISTRY_MASTER_KEYS", "REGISTRY_HOST"):
     if not os.environ.get(_name):
         raise ImproperlyConfigured(f"{_name} must be set in production")
 
+# The default host list serves the test client too ("testserver"): not in production.
+if not os.environ.get("ALLOWED_HOSTS"):
+    ALLOWED_HOSTS = [h for h in ALLOWED_HOSTS if h != "testserver"]  # noqa: F405
+
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
 SESSION_COOKIE_SECURE = True
