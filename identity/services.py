@@ -104,6 +104,13 @@ def _lock(did: Did | str) -> Did:
     return locked
 
 
+def _now_locked() -> datetime:
+    # The time of a change is read once the DID's row lock is held, never before: a writer that
+    # waited for the lock must not publish a version (or retire a key) earlier than the change
+    # it waited for, nor earlier than a signature made with the key meanwhile.
+    return timezone.now()
+
+
 @transaction.atomic
 def did_create(*, path: str, at: datetime | None = None) -> Did:
     """Create the registry DID at `path` ("" for the registry) with its first key (`key-1`)."""
@@ -132,8 +139,8 @@ def registry_did_ensure() -> Did:
 def did_key_rotate(*, did: Did | str, at: datetime | None = None) -> DidKey:
     """Add `key-N+1` and retire every older key: it leaves the document, stays in history, and
     the reverse lookup still answers for the time it was active."""
-    at = at or timezone.now()
     locked = _lock(did)
+    at = at or _now_locked()
     last = locked.keys.order_by("-number").first()
     locked.keys.filter(retired_at__isnull=True).update(retired_at=at)
     key = _new_key(
@@ -171,7 +178,7 @@ def did_service_add(
         *locked.services,
         {"id": full_id, "type": service_type, "serviceEndpoint": endpoint},
     ]
-    return _publish_version(locked, at=at or timezone.now(), reason="service-added")
+    return _publish_version(locked, at=at or _now_locked(), reason="service-added")
 
 
 @transaction.atomic
@@ -184,7 +191,7 @@ def did_service_remove(
     if len(remaining) == len(locked.services):
         raise DidNotFound(f"service {full_id} not found")
     locked.services = remaining
-    return _publish_version(locked, at=at or timezone.now(), reason="service-removed")
+    return _publish_version(locked, at=at or _now_locked(), reason="service-removed")
 
 
 @transaction.atomic
@@ -193,8 +200,8 @@ def did_link_wallet(*, did: Did | str, wallet_did: str, at: datetime | None = No
     checked a proof of control (a presentation over a challenge we issued)."""
     if not wallet_did.startswith(("did:key:", "did:jwk:")):
         raise DidOperationRefused("only did:key and did:jwk wallets can be linked")
-    at = at or timezone.now()
     locked = _lock(did)
+    at = at or _now_locked()
     if LinkedDid.objects.filter(linked_did=wallet_did, unlinked_at__isnull=True).exists():
         raise DidOperationRefused("this wallet DID is already linked")
     if DidKey.objects.filter(did_key=wallet_did).exists():
@@ -207,8 +214,8 @@ def did_link_wallet(*, did: Did | str, wallet_did: str, at: datetime | None = No
 @transaction.atomic
 def did_deactivate(*, did: Did | str, at: datetime | None = None) -> DidDocumentVersion:
     """Deactivate a DID for good: its keys are retired and it resolves with HTTP 410."""
-    at = at or timezone.now()
     locked = _lock(did)
+    at = at or _now_locked()
     locked.keys.filter(retired_at__isnull=True).update(retired_at=at)
     locked.deactivated_at = at
     return _publish_version(locked, at=at, reason="deactivated")

@@ -782,7 +782,7 @@ def issuer_key_mark_compromised(*, actor, did_key: str, since: datetime, request
     key = did_key_mark_compromised(did_key=did_key, since=since)
     rotated = None
     if key.retired_at is None and key.did.deactivated_at is None:
-        rotated = did_key_rotate(did=key.did, at=now)
+        rotated = did_key_rotate(did=key.did)
     audit_record(
         actor=actor,
         action="key.compromised",
