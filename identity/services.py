@@ -155,11 +155,17 @@ def did_key_rotate(*, did: Did | str, at: datetime | None = None) -> DidKey:
 
 @transaction.atomic
 def did_key_mark_compromised(*, did_key: str, since: datetime) -> DidKey:
-    """Mark a key compromised from `since`; proofs it made after that time stop verifying."""
-    try:
-        key = DidKey.objects.select_for_update().get(did_key=did_key)
-    except DidKey.DoesNotExist:
-        raise DidNotFound(f"{did_key} is not a registry key") from None
+    """Mark a key compromised from `since`; proofs it made after that time stop verifying. A
+    key already marked from an earlier time keeps the earlier time."""
+    did_id = DidKey.objects.filter(did_key=did_key).values_list("did_id", flat=True).first()
+    if did_id is None:
+        raise DidNotFound(f"{did_key} is not a registry key")
+    # The DID's row first, then the key, as a rotation locks them: the other order deadlocks
+    # with a rotation of the same DID (and the caller may rotate next).
+    list(Did.objects.select_for_update().filter(pk=did_id))
+    key = DidKey.objects.select_for_update().get(did_key=did_key)
+    if key.compromised_at is not None and key.compromised_at <= since:
+        return key  # a concurrent or earlier mark already covers `since`
     key.compromised_at = since
     key.save(update_fields=["compromised_at"])
     return key

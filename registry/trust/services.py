@@ -780,6 +780,8 @@ def issuer_key_mark_compromised(*, actor, did_key: str, since: datetime, request
     if key.compromised_at is not None and key.compromised_at <= since:
         return key  # already compromised from an earlier time: keep the earlier one
     key = did_key_mark_compromised(did_key=did_key, since=since)
+    if key.compromised_at != since:
+        return key  # marked from an earlier time meanwhile: that mark stands
     rotated = None
     if key.retired_at is None and key.did.deactivated_at is None:
         rotated = did_key_rotate(did=key.did)

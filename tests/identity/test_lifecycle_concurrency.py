@@ -26,7 +26,7 @@ from registry.anchoring.hooks import DID_VERSION_KIND, did_version_key
 from registry.anchoring.models import LogLeaf
 from registry.credentials.services import credential_issue, credential_verify
 from registry.participants.services import participant_create
-from registry.trust.services import accreditation_grant
+from registry.trust.services import accreditation_grant, issuer_key_mark_compromised
 from tests.registry.trust.factories import office as make_office
 
 pytestmark = [
@@ -198,3 +198,46 @@ def test_a_credential_signed_while_a_rotation_waits_for_the_lock_keeps_verifying
     assert signer != rotation.result.did_key
     report = credential_verify(issued.document)
     assert report.verified, report.failed
+
+
+def test_compromise_marks_racing_keep_the_earliest_time():
+    office, _ = _issuer_and_applicant()
+    key = office.did.keys.get(number=1)
+    earlier = timezone.now() - timezone.timedelta(hours=2)
+    later = timezone.now() - timezone.timedelta(hours=1)
+    # One mark (the earlier time) holds the DID and the key; the other (later) waits for them.
+    holder = LockHolder(
+        lambda: (
+            Did.objects.select_for_update().get(pk=office.did.pk),
+            DidKey.objects.select_for_update().get(pk=key.pk),
+        ),
+        then=lambda: issuer_key_mark_compromised(actor=None, did_key=key.did_key, since=earlier),
+    )
+    waiting = Background(
+        lambda: issuer_key_mark_compromised(actor=None, did_key=key.did_key, since=later)
+    )
+    wait_until_blocked()
+    holder.commit()
+    assert waiting.join().error is None, waiting.error
+
+    key.refresh_from_db()
+    assert key.compromised_at == earlier
+    # one rotation for one compromise
+    assert office.did.keys.count() == 2
+
+
+def test_marking_a_key_compromised_while_its_did_rotates_does_not_deadlock():
+    did = did_create(path="agents:race-compromise").did
+    key = DidKey.objects.get(did__did=did, number=1)
+    since = timezone.now() - timezone.timedelta(minutes=5)
+    # A rotation that holds the DID's lock while a compromise mark starts.
+    holder = LockHolder(lock_did(did), then=lambda: did_key_rotate(did=did))
+    mark = Background(
+        lambda: issuer_key_mark_compromised(actor=None, did_key=key.did_key, since=since)
+    )
+    wait_until_blocked()
+    holder.commit()
+    assert mark.join().error is None, mark.error
+    key.refresh_from_db()
+    assert key.compromised_at == since
+    assert DidKey.objects.filter(did__did=did, retired_at__isnull=True).count() == 1
