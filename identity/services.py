@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from .crypto.encryption import MasterKeyRing
@@ -212,7 +212,13 @@ def did_link_wallet(*, did: Did | str, wallet_did: str, at: datetime | None = No
         raise DidOperationRefused("this wallet DID is already linked")
     if DidKey.objects.filter(did_key=wallet_did).exists():
         raise DidOperationRefused("this DID is a registry key")
-    link = LinkedDid.objects.create(did=locked, linked_did=wallet_did, linked_at=at)
+    try:
+        # The check above cannot see a link another transaction is committing; the partial
+        # unique index does (the insert waits for it, then fails).
+        with transaction.atomic():
+            link = LinkedDid.objects.create(did=locked, linked_did=wallet_did, linked_at=at)
+    except IntegrityError:
+        raise DidOperationRefused("this wallet DID is already linked") from None
     _publish_version(locked, at=at, reason="wallet-linked")
     return link
 

@@ -15,12 +15,14 @@ import pytest
 from django.db import connection, connections, transaction
 from django.utils import timezone
 
-from identity.models import Did, DidKey
+from identity.errors import DidOperationRefused
+from identity.models import Did, DidKey, LinkedDid
 from identity.resolution import resolve
 from identity.services import (
     did_create,
     did_deactivate,
     did_key_rotate,
+    did_link_wallet,
 )
 from registry.anchoring.hooks import DID_VERSION_KIND, did_version_key
 from registry.anchoring.models import LogLeaf
@@ -241,3 +243,17 @@ def test_marking_a_key_compromised_while_its_did_rotates_does_not_deadlock():
     key.refresh_from_db()
     assert key.compromised_at == since
     assert DidKey.objects.filter(did__did=did, retired_at__isnull=True).count() == 1
+
+
+def test_one_wallet_linked_to_two_dids_at_once_is_refused_not_an_error():
+    first = did_create(path="agents:race-wallet-a").did
+    second = did_create(path="agents:race-wallet-b").did
+    # The first link is written (uncommitted) when the second checks and inserts.
+    holder = LockHolder(lambda: did_link_wallet(did=first, wallet_did=WALLET))
+    waiting = Background(lambda: did_link_wallet(did=second, wallet_did=WALLET))
+    wait_until_blocked()
+    holder.commit()
+    waiting.join()
+    assert isinstance(waiting.error, DidOperationRefused), repr(waiting.error)
+    assert list(LinkedDid.objects.values_list("did__did", flat=True)) == [first]
+    assert Did.objects.get(did=second).versions.count() == 1
