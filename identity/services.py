@@ -118,7 +118,12 @@ def did_create(*, path: str, at: datetime | None = None) -> Did:
     did_value = did_for_path(path)
     if Did.objects.filter(did=did_value).exists():
         raise DidOperationRefused(f"{did_value} already exists")
-    did = Did.objects.create(did=did_value, path=path, created_at=at, updated_at=at)
+    try:
+        # Created concurrently: the exists() above cannot see it, the unique index can.
+        with transaction.atomic():
+            did = Did.objects.create(did=did_value, path=path, created_at=at, updated_at=at)
+    except IntegrityError:
+        raise DidOperationRefused(f"{did_value} already exists") from None
     _new_key(did=did, number=1, at=at, ring=MasterKeyRing.from_settings())
     _publish_version(did, at=at, reason="created")
     return did

@@ -23,6 +23,7 @@ from identity.services import (
     did_deactivate,
     did_key_rotate,
     did_link_wallet,
+    registry_did_ensure,
 )
 from registry.anchoring.hooks import DID_VERSION_KIND, did_version_key
 from registry.anchoring.models import LogLeaf
@@ -257,3 +258,14 @@ def test_one_wallet_linked_to_two_dids_at_once_is_refused_not_an_error():
     assert isinstance(waiting.error, DidOperationRefused), repr(waiting.error)
     assert list(LinkedDid.objects.values_list("did__did", flat=True)) == [first]
     assert Did.objects.get(did=second).versions.count() == 1
+
+
+def test_the_registry_did_created_twice_at_once_is_created_once():
+    # On a fresh database the first web request and the first beat sweep both ensure it.
+    holder = LockHolder(lambda: did_create(path=""))
+    ensuring = Background(registry_did_ensure)
+    wait_until_blocked()
+    holder.commit()
+    assert ensuring.join().error is None, repr(ensuring.error)
+    assert ensuring.result.pk == Did.objects.get(path="").pk
+    assert Did.objects.get(path="").versions.count() == 1
