@@ -93,8 +93,9 @@ def participant_create(
 @transaction.atomic
 def participant_key_rotate(*, participant: Participant, actor=None, request=None) -> DidKey:
     """Rotate the participant's key: `key-N+1` replaces the current one in its DID document."""
-    old = participant.did.keys.filter(retired_at__isnull=True).order_by("-number").first()
     key = did_key_rotate(did=participant.did)
+    # The key it replaced, read after the rotation's lock: another rotation may have run first.
+    old = participant.did.keys.filter(number=key.number - 1).first()
     audit_record(
         actor=actor,
         action="key.rotate",

@@ -740,8 +740,9 @@ def office_signing_key_rotate(*, actor, office: Participant, request=None):
 
     if not is_system_actor(actor):
         require_office_admin(actor, office)
-    old = office.did.keys.filter(retired_at__isnull=True).order_by("-number").first()
     key = did_key_rotate(did=office.did)
+    # The key it replaced, read after the rotation's lock: another rotation may have run first.
+    old = office.did.keys.filter(number=key.number - 1).first()
     audit_record(
         actor=actor,
         action="key.rotate",

@@ -28,9 +28,14 @@ from identity.services import (
 )
 from registry.anchoring.hooks import DID_VERSION_KIND, did_version_data, did_version_key
 from registry.anchoring.models import LogLeaf
+from registry.audit.models import AuditEvent
 from registry.credentials.services import credential_issue, credential_verify
 from registry.participants.services import participant_create
-from registry.trust.services import accreditation_grant, issuer_key_mark_compromised
+from registry.trust.services import (
+    accreditation_grant,
+    issuer_key_mark_compromised,
+    office_signing_key_rotate,
+)
 from tests.registry.trust.factories import office as make_office
 
 pytestmark = [
@@ -272,3 +277,16 @@ def test_the_registry_did_created_twice_at_once_is_created_once():
     assert ensuring.join().error is None, repr(ensuring.error)
     assert ensuring.result.pk == Did.objects.get(path="").pk
     assert Did.objects.get(path="").versions.count() == 1
+
+
+def test_the_audit_of_a_rotation_that_waited_names_the_key_it_replaced():
+    office, _ = _issuer_and_applicant()
+    did = office.did.did
+    holder = LockHolder(lock_did(did), then=lambda: did_key_rotate(did=did))
+    waiting = Background(lambda: office_signing_key_rotate(actor=None, office=office))
+    wait_until_blocked()
+    holder.commit()
+    assert waiting.join().error is None, waiting.error
+    event = AuditEvent.objects.get(action="key.rotate")
+    keys = {k.number: k.did_key for k in DidKey.objects.filter(did__did=did)}
+    assert (event.data["old_key"], event.data["new_key"]) == (keys[2], keys[3])
