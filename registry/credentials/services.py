@@ -245,6 +245,9 @@ def _build_and_sign(
     # Reads, validation and the signature first: on SQLite the write transaction holds the
     # database's write lock, so it should only hold what must be atomic.
     signing_key, pair = did_signing_key(issuer_did)
+    # A rotation may have committed after `now` was read, in a later second: the credential
+    # never predates the key that signs it (its issuerKey check would fail).
+    issued_at = max(issued_at, signing_key.activated_at.replace(microsecond=0))
     credential: dict = {
         "@context": credential_contexts(with_status=False),
         "id": credential_id,
@@ -528,11 +531,11 @@ def credential_issue_accreditation(
     also the credential's expirationDate)."""
     if office.kind != Participant.Kind.OFFICE:
         raise CredentialRequestInvalid("only IP offices are accredited")
+    registry = registry_did_ensure()  # first: on a fresh database it creates the key that signs
     now = timezone.now()
     valid_from = valid_from or now
     if valid_until is not None and valid_until <= now:
         raise CredentialRequestInvalid("validUntil must be in the future")
-    registry = registry_did_ensure()
     return _build_and_sign(
         issuer_did=registry,
         issuer_participant=None,

@@ -288,3 +288,27 @@ def test_registry_signs_accreditation_credentials_in_both_formats(office):
         assert didkit_adapter.verify_credential(issued.document).ok
         result = verify_via_api(issued.document)
         assert result["verified"] is True, result["problemDetails"]
+
+
+def test_a_credential_never_predates_the_key_that_signs_it(office, applicant):
+    # A rotation committing between the issuance's clock read and its key read (in a later
+    # second) made the credential older than its key, and its issuerKey check failed. A key
+    # activated two seconds ahead stands for that: the credential is dated from the key.
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from identity.services import did_key_rotate
+    from registry.credentials.services import credential_issue
+    from registry.credentials.verification import credential_verify
+
+    key = did_key_rotate(did=office.did, at=timezone.now() + timedelta(seconds=2))
+    issued = credential_issue(
+        issuer=office,
+        credential_type="IPApplicantCredential",
+        subject_did=applicant.did.did,
+        claims=applicant_claims(applicant),
+    )
+    assert issued.issued_at == key.activated_at.replace(microsecond=0)
+    report = credential_verify(issued.document)
+    assert report.verified, report.as_dict()["problemDetails"]
