@@ -11,6 +11,11 @@ operator must act on:
   `HEALTH_PUBLISH_LAG_SECONDS` (no worker running, or neither the message nor the beat sweep
   reaching one) is `degraded`.
 
+* signingKeys: the registry's current signing key decrypts under REGISTRY_MASTER_KEYS. A ring
+  missing the key it was encrypted under (a bad deployment, a rotation half done) makes every
+  issuance, status publication and checkpoint fail: `degraded` (resolution and verification
+  still work).
+
 The API (`GET /api/ready`) and the `health` command are thin wrappers over `health_report`.
 """
 
@@ -123,6 +128,26 @@ def _status_publishing(now: datetime) -> HealthCheck:
     )
 
 
+def _signing_keys(explain: bool) -> HealthCheck:
+    from identity.crypto.errors import CryptoError
+    from identity.dids import registry_did
+    from identity.errors import DidNotFound
+    from identity.services import did_signing_key
+
+    try:
+        did_signing_key(registry_did())  # decrypts it: the ring holds its master key
+    except DidNotFound:
+        return HealthCheck("signingKeys", OK, "no registry key yet (created on first use)")
+    except CryptoError as exc:
+        return HealthCheck(
+            "signingKeys",
+            DEGRADED,
+            "the registry's signing key cannot be decrypted: issuance, status publication and "
+            f"checkpoints fail until REGISTRY_MASTER_KEYS holds its master key ({_error(exc, explain)})",
+        )
+    return HealthCheck("signingKeys", OK, "the registry's signing key decrypts")
+
+
 def health_report(*, now: datetime | None = None, explain_errors: bool = False) -> HealthReport:
     """Every check; those that need the database are skipped (and the report is `down`)
     while it is unreachable. `explain_errors` adds the driver's message to a failure (for the
@@ -132,10 +157,12 @@ def health_report(*, now: datetime | None = None, explain_errors: bool = False) 
     if database.status == OK:
         try:
             checks.append(_status_publishing(now or timezone.now()))
-        except DatabaseError as exc:  # lost between the two statements
+            checks.append(_signing_keys(explain_errors))
+        except DatabaseError as exc:  # lost between the statements
             checks.append(
                 HealthCheck("statusPublishing", DOWN, f"not checked: {_error(exc, explain_errors)}")
             )
     else:
         checks.append(HealthCheck("statusPublishing", DOWN, "not checked: database down"))
+        checks.append(HealthCheck("signingKeys", DOWN, "not checked: database down"))
     return HealthReport(checks)

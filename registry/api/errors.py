@@ -12,6 +12,7 @@ from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 
+from identity.crypto.errors import MasterKeyError
 from identity.errors import IdentityError
 
 logger = logging.getLogger(__name__)
@@ -44,6 +45,18 @@ def exception_handler(exc, context):
         return Response(error_body("payloadTooLarge", "The request body is too large."), status=413)
     if isinstance(exc, IdentityError):
         return Response(error_body(exc.code, str(exc)), status=exc.http_status)
+    if isinstance(exc, MasterKeyError):
+        # The deployment's key ring cannot read a signing key: the operator's to fix (GET
+        # /api/ready says so too), not the request's fault, and not a bug.
+        logger.error("signing key unreadable: %s", str(exc)[:300])
+        return Response(
+            error_body(
+                "signingUnavailable",
+                "The registry cannot use its signing keys (a configuration problem on the "
+                "server); retry later.",
+            ),
+            status=status.HTTP_503_SERVICE_UNAVAILABLE,
+        )
     if isinstance(exc, Http404):
         return Response(error_body("notFound", str(exc) or "Not found."), status=404)
     if isinstance(exc, PermissionDenied):

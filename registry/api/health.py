@@ -47,7 +47,7 @@ class ReadinessSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=STATUSES, help_text="the worst of the checks")
     checks = serializers.DictField(
         child=ReadinessCheckSerializer(),
-        help_text="database, cache and statusPublishing",
+        help_text="database, cache, statusPublishing and signingKeys",
     )
 
 

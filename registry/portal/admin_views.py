@@ -37,6 +37,7 @@ def _health_rows(report) -> list[dict]:
         "database": _("Database"),
         "cache": _("Shared cache (Redis)"),
         "statusPublishing": _("Status list publishing"),
+        "signingKeys": _("Signing keys"),
     }
     rows = []
     for check in report.checks:
@@ -52,6 +53,12 @@ def _health_rows(report) -> list[dict]:
                 text = _("shared by every process")
             else:
                 text = _("this process's memory only (no Redis configured)")
+        elif check.name == "signingKeys":
+            text = (
+                _("cannot be decrypted: set REGISTRY_MASTER_KEYS to include their master key")
+                if check.status == DEGRADED
+                else _("readable")
+            )
         elif not data.get("pending"):
             text = _("no change waiting")
         else:

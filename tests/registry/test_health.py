@@ -155,3 +155,57 @@ def test_the_command_prints_each_check_and_exits_as_monitoring_plugins_expect(se
     report = json.loads(capsys.readouterr().out)
     assert report["status"] == "degraded"
     assert report["checks"]["statusPublishing"]["pending"] == 1
+
+
+OTHER_MASTER_KEY = "other-1:b3RoZXItbWFzdGVyLWtleS0zMi1ieXRlcy1sb25nISE"
+
+
+@pytest.mark.django_db
+def test_a_master_key_ring_that_cannot_read_the_signing_key_is_degraded_and_issuance_is_503(
+    settings,
+):
+    # A deployment whose REGISTRY_MASTER_KEYS lost the key the signing keys are encrypted under:
+    # the registry still resolves and verifies, but cannot sign. Say so, and answer 503 (the
+    # server's configuration), not 500, to an office trying to issue.
+    from identity.services import registry_did_ensure
+    from registry.api.services import api_key_create
+    from registry.participants.services import participant_create
+    from registry.trust.services import accreditation_grant
+
+    registry_did_ensure()
+    office = OfficeFactory()
+    accreditation_grant(office=office, credential_types=["IPApplicantCredential"])
+    _, key = api_key_create(office=office, scopes=["issue"])
+    applicant = participant_create(kind="applicant", display_name="Ada Ltd", country="FR")
+    assert health_report().as_dict()["checks"]["signingKeys"]["status"] == "ok"
+
+    settings.REGISTRY_MASTER_KEYS = OTHER_MASTER_KEY
+    report = health_report().as_dict()
+    assert report["status"] == "degraded"
+    assert report["checks"]["signingKeys"]["status"] == "degraded"
+    assert "REGISTRY_MASTER_KEYS" in report["checks"]["signingKeys"]["detail"]
+    response = APIClient().get("/api/ready")
+    assert response.status_code == 200  # degraded, not down: resolution and verification work
+    assert_response_matches_schema(response, "/api/ready")
+
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {key}")
+    response = client.post(
+        "/credentials/issue",
+        {
+            "credential": {
+                "type": ["VerifiableCredential", "IPApplicantCredential"],
+                "credentialSubject": {
+                    "id": applicant.did.did,
+                    "name": "Ada Ltd",
+                    "personType": "legal",
+                    "country": "FR",
+                    "address": "1 rue Ada, Paris",
+                },
+            }
+        },
+        format="json",
+    )
+    assert response.status_code == 503, response.content
+    assert response.json()["error"] == "signingUnavailable"
+    assert "other-1" not in response.content.decode()  # no key ids to the client

@@ -203,6 +203,18 @@ def test_registry_admins_see_the_service_health_and_a_publishing_lag(client, roo
     assert "Publication des listes de statut dégradé 1 changement en attente depuis" in table
 
 
+def test_registry_admins_see_when_the_signing_keys_cannot_be_read(client, root, ep, settings):
+    from identity.services import registry_did_ensure
+
+    registry_did_ensure()
+    client.force_login(root)
+    table = _health_table(client.get(reverse("portal:admin-home")).content.decode())
+    assert "Signing keys ok readable" in table
+    settings.REGISTRY_MASTER_KEYS = "other-1:b3RoZXItbWFzdGVyLWtleS0zMi1ieXRlcy1sb25nISE"
+    table = _health_table(client.get(reverse("portal:admin-home")).content.decode())
+    assert "Signing keys degraded cannot be decrypted: set REGISTRY_MASTER_KEYS" in table
+
+
 def test_office_admins_do_not_see_the_service_health(client, ep_admin):
     client.force_login(ep_admin)
     page = client.get(reverse("portal:admin-home")).content.decode()
