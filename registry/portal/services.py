@@ -70,6 +70,12 @@ def _audit(*, actor, action: str, target: str, data: dict | None = None, request
 # --- accounts -------------------------------------------------------------------------------
 
 
+def account_password_changed(*, user, request=None) -> None:
+    """Record a password change made by the account's owner (Django's form sets it and ends the
+    account's other sessions)."""
+    _audit(actor=user, action="portal.password_change", target=f"user:{user.pk}", request=request)
+
+
 def _username_for(email: str) -> str:
     return email.strip().lower()[:150]
 

@@ -33,6 +33,7 @@ urlpatterns = [
     path("accounts/confirm/<str:token>/", views.confirm_email, name="confirm-email"),
     path("accounts/login/", views.LoginView.as_view(), name="login"),
     path("accounts/logout/", views.LogoutView.as_view(), name="logout"),
+    path("accounts/password/", views.PasswordChangeView.as_view(), name="password-change"),
     path("accounts/password-reset/", _reset["password_reset"], name="password_reset"),
     path(
         "accounts/password-reset/sent/", _reset["password_reset_done"], name="password_reset_done"

@@ -156,6 +156,22 @@ class LoginView(auth_views.LoginView):
     next_page = reverse_lazy("portal:dashboard")
 
 
+class PasswordChangeView(auth_views.PasswordChangeView):
+    """Django's: the old password, then the new one twice; the account's other sessions end,
+    this one stays."""
+
+    template_name = "registration/password_change_form.html"
+    success_url = reverse_lazy("portal:dashboard")
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        services.account_password_changed(user=self.request.user, request=self.request)
+        messages.success(
+            self.request, _("Your password is changed; your other sessions are logged out.")
+        )
+        return response
+
+
 class LogoutView(auth_views.LogoutView):
     next_page = reverse_lazy("portal:home")
 

@@ -122,6 +122,48 @@ def test_unconfirmed_user_cannot_log_in(client, django_capture_on_commit_callbac
     assert response.context["form"].errors
 
 
+def test_changing_my_password_ends_my_other_sessions_and_is_audited(alice):
+    from registry.audit.models import AuditEvent
+
+    here, elsewhere = Client(), Client()
+    assert here.login(username="alice@example.org", password=PASSWORD_OF_ALICE)
+    assert elsewhere.login(username="alice@example.org", password=PASSWORD_OF_ALICE)
+    page = here.get(reverse("portal:dashboard")).content.decode()
+    assert reverse("portal:password-change") in page  # in the header
+
+    wrong = here.post(
+        reverse("portal:password-change"),
+        {
+            "old_password": "not-my-password",
+            "new_password1": "a-brand-new-passphrase-7",
+            "new_password2": "a-brand-new-passphrase-7",
+        },
+    )
+    assert wrong.status_code == 200
+    assert wrong.context["form"].errors
+    response = here.post(
+        reverse("portal:password-change"),
+        {
+            "old_password": PASSWORD_OF_ALICE,
+            "new_password1": "a-brand-new-passphrase-7",
+            "new_password2": "a-brand-new-passphrase-7",
+        },
+    )
+    assert response.status_code == 302
+    assert response["Location"] == reverse("portal:dashboard")
+    assert here.get(reverse("portal:dashboard")).status_code == 200  # this session stays
+    assert elsewhere.get(reverse("portal:dashboard")).status_code == 302  # the other one ended
+    assert not Client().login(username="alice@example.org", password=PASSWORD_OF_ALICE)
+    assert Client().login(username="alice@example.org", password="a-brand-new-passphrase-7")
+    assert AuditEvent.objects.filter(action="portal.password_change").count() == 1
+
+
+def test_changing_a_password_needs_a_login(client):
+    response = client.get(reverse("portal:password-change"))
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("portal:login"))
+
+
 def test_password_reset_flow(client, alice, django_capture_on_commit_callbacks):
     response = client.post(reverse("portal:password_reset"), {"email": "alice@example.org"})
     assert response.status_code == 302
