@@ -29,7 +29,7 @@ from identity.services import (
 from registry.anchoring.hooks import DID_VERSION_KIND, did_version_data, did_version_key
 from registry.anchoring.models import LogLeaf
 from registry.audit.models import AuditEvent
-from registry.credentials.services import credential_issue, credential_verify
+from registry.credentials.services import credential_verify
 from registry.participants.services import participant_create
 from registry.trust.services import (
     accreditation_grant,
@@ -37,6 +37,7 @@ from registry.trust.services import (
     office_signing_key_rotate,
 )
 from tests.registry.trust.factories import office as make_office
+from tests.registry.trust.test_key_management import issue
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -175,18 +176,7 @@ def _issuer_and_applicant():
 
 
 def _issue(office, applicant):
-    return credential_issue(
-        issuer=office,
-        credential_type="IPApplicantCredential",
-        subject_did=applicant.did.did,
-        claims={
-            "name": "Example Ltd",
-            "personType": "legal",
-            "country": "FR",
-            "address": "1 rue de l'Exemple, 75001 Paris",
-            "partyIdentifiers": [{"office": "EP", "partyIdentifier": "48213"}],
-        },
-    )
+    return issue(office, applicant)
 
 
 def test_a_credential_signed_while_a_rotation_waits_for_the_lock_keeps_verifying():

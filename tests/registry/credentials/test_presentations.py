@@ -26,7 +26,7 @@ from registry.credentials.services import (
 from tests.openapi_check import assert_response_matches_schema
 
 from .conftest import applicant_claims, mandate_claims
-from .forge import deeply_nested_jwt, office_key
+from .forge import deeply_nested_jwt, office_key, sign, unsigned
 
 pytestmark = pytest.mark.django_db
 
@@ -66,6 +66,20 @@ def verify(presentation, challenge, domain=None) -> dict:
     assert response.status_code == 200, response.content
     assert_response_matches_schema(response, "/presentations/verify", method="POST")
     return response.json()
+
+
+def _wallet_signed_mandate(applicant, agent, wallet: Ed25519KeyPair) -> dict:
+    """A mandate signed offline by the applicant's linked wallet, naming its registry DID."""
+    return sign(
+        unsigned(
+            issuer_did=applicant.did.did,
+            signer=wallet,
+            credential_type="IPMandateCredential",
+            subject={"id": applicant.did.did, **mandate_claims(agent)},
+            issuance_date=timezone.now().strftime("%Y-%m-%dT%H:%M:%SZ"),
+        ),
+        wallet,
+    )
 
 
 @pytest.fixture
@@ -356,8 +370,6 @@ def test_linked_wallet_presents_for_its_registry_did_and_signs_mandates(
 ):
     from identity.services import did_link_wallet
 
-    from .forge import sign, unsigned
-
     wallet = Ed25519KeyPair.generate()
     did_link_wallet(did=applicant.did, wallet_did=wallet.did_key)
     challenge = new_challenge()
@@ -365,16 +377,7 @@ def test_linked_wallet_presents_for_its_registry_did_and_signs_mandates(
     assert result["verified"] is True, result["problemDetails"]
 
     # a mandate signed offline by the wallet, naming the applicant's registry DID
-    mandate = sign(
-        unsigned(
-            issuer_did=applicant.did.did,
-            signer=wallet,
-            credential_type="IPMandateCredential",
-            subject={"id": applicant.did.did, **mandate_claims(agent)},
-            issuance_date=timezone.now().strftime("%Y-%m-%dT%H:%M:%SZ"),
-        ),
-        wallet,
-    )
+    mandate = _wallet_signed_mandate(applicant, agent, wallet)
     response = APIClient().post(
         "/credentials/verify", {"verifiableCredential": mandate}, format="json"
     )
@@ -388,8 +391,6 @@ def test_a_deactivated_did_s_wallet_no_longer_presents_nor_signs_for_it(
     # authority too (the wallet link itself is never undone by it).
     from identity.services import did_deactivate, did_link_wallet
 
-    from .forge import sign, unsigned
-
     wallet = Ed25519KeyPair.generate()
     now = timezone.now()
     did_link_wallet(did=applicant.did, wallet_did=wallet.did_key, at=now - timedelta(minutes=1))
@@ -400,16 +401,7 @@ def test_a_deactivated_did_s_wallet_no_longer_presents_nor_signs_for_it(
     assert result["verified"] is False
     assert result["results"]["holder"]["ok"] is False
 
-    mandate = sign(
-        unsigned(
-            issuer_did=applicant.did.did,
-            signer=wallet,
-            credential_type="IPMandateCredential",
-            subject={"id": applicant.did.did, **mandate_claims(agent)},
-            issuance_date=timezone.now().strftime("%Y-%m-%dT%H:%M:%SZ"),
-        ),
-        wallet,
-    )
+    mandate = _wallet_signed_mandate(applicant, agent, wallet)
     response = APIClient().post(
         "/credentials/verify", {"verifiableCredential": mandate}, format="json"
     )

@@ -184,26 +184,17 @@ def test_a_credentials_issuance_date_is_judged_as_verification_judges_it(client)
     instant: asked at a credential's issuanceDate, the query says what verification says."""
     import time
 
-    from registry.credentials.services import credential_issue, credential_verify
+    from registry.credentials.services import credential_verify
     from registry.trust.services import accreditation_suspend
+
+    from .test_key_management import issue
 
     ep = office("EP", "European Patent Office")
     applicant = participant(kind="applicant", name="Example Ltd")
     time.sleep(1.02 - timezone.now().microsecond / 1e6)  # early in a second
     root = accreditation_grant(office=ep, credential_types=[APPLICANT])
     did_key_rotate(did=ep.did)
-    issued = credential_issue(
-        issuer=ep,
-        credential_type=APPLICANT,
-        subject_did=applicant.did.did,
-        claims={
-            "name": "Example Ltd",
-            "personType": "legal",
-            "country": "FR",
-            "address": "1 rue de l'Exemple, 75001 Paris",
-            "partyIdentifiers": [{"office": "EP", "partyIdentifier": "48213"}],
-        },
-    )
+    issued = issue(ep, applicant)
     issuance_date = issued.document["issuanceDate"]
     assert root.valid_from.replace(microsecond=0) == issued.issued_at  # the same second
     assert credential_verify(issued.document).verified
