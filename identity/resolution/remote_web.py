@@ -136,6 +136,9 @@ def vet_url(url: str, deadline: _Deadline) -> VettedTarget:
     try:
         infos = future.result(timeout=deadline.left())
     except concurrent.futures.TimeoutError:
+        # Still queued behind lookups that hang (a hostile name server): drop it, so that
+        # requests given up on do not pile up lookups that would run, uselessly, later.
+        future.cancel()
         raise ResolutionTimeout(f"resolving the host name {host!r} timed out") from None
     except (socket.gaierror, UnicodeError, OSError):
         raise DidNotFound(f"the did:web host {host!r} does not resolve") from None

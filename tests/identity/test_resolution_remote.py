@@ -525,3 +525,36 @@ def test_https_pinned_to_the_vetted_address_verifies_the_host_name(https_host, m
     other = f"did:web:wrong-name.test%3A{https_host.port}:alice"
     with pytest.raises(ResolutionFailed, match="TLS"):
         resolve(other)
+
+
+@override_settings(DID_WEB_TIMEOUT_SECONDS=0.3)
+def test_a_lookup_given_up_on_is_never_made(monkeypatch):
+    # Names whose DNS never answers hold the lookup threads past their requests' deadline; the
+    # requests queued behind them time out, and their lookups must not run later on.
+    release = threading.Event()
+    looked_up = []
+
+    def hanging_dns(host, *args, **kwargs):
+        looked_up.append(host)
+        if host.startswith("stuck"):
+            release.wait(10)
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+    monkeypatch.setattr(socket, "getaddrinfo", hanging_dns)
+
+    def stuck(i):
+        with contextlib.suppress(ResolutionTimeout):
+            resolve(f"did:web:stuck{i}.example")
+
+    blockers = [threading.Thread(target=stuck, args=(i,)) for i in range(4)]
+    for thread in blockers:
+        thread.start()
+    for thread in blockers:
+        thread.join()
+    with pytest.raises(ResolutionTimeout):
+        resolve("did:web:queued.example")
+    release.set()
+    time.sleep(0.3)  # the pool's threads are free again
+    assert sorted(looked_up) == [f"stuck{i}.example" for i in range(4)]
+    with pytest.raises(DidNotFound):  # and it answers as before
+        resolve("did:web:later.example")
