@@ -232,9 +232,17 @@ def anchor_deliver(*, leaf_id: int, backend_name: str) -> AnchorReceipt | None:
         return AnchorReceipt.objects.get(leaf_id=leaf_id, backend=backend_name)
 
 
+# The sweep gives up on an external backend for this run after this many failures in a row:
+# one that is down would otherwise cost a network timeout per pending leaf, and a sweep longer
+# than beat's interval (or the broker's visibility timeout) runs twice and fills the workers.
+BACKEND_DOWN_AFTER_FAILURES = 3
+
+
 def anchor_sweep(*, batch_size: int = 500) -> dict:
-    """What beat runs: anchor DID versions the on-commit hook missed, hand undelivered leaves
-    to external backends, and publish a checkpoint for the current size."""
+    """What beat runs: anchor DID versions the on-commit hook missed, publish a checkpoint for
+    the current size, and hand undelivered leaves to external backends. A leaf a backend
+    refuses is logged and left for the next sweep; it never holds up the leaves after it nor
+    the checkpoint."""
     from .hooks import anchor_did_version, did_versions_unanchored
 
     registry_did_ensure()  # so that its first version is anchored in this same sweep
@@ -242,13 +250,35 @@ def anchor_sweep(*, batch_size: int = 500) -> dict:
     for version in did_versions_unanchored(limit=batch_size):
         anchor_did_version(version)
         anchored += 1
+    # Before the deliveries: the checkpoint depends on the log only, not on any backend.
+    checkpoint = checkpoint_publish()
     delivered = 0
     for backend in external_backends():
         pending = LogLeaf.objects.exclude(receipts__backend=backend.name).order_by("index")
+        failures_in_a_row = 0
         for leaf_id in pending.values_list("pk", flat=True)[:batch_size]:
-            anchor_deliver(leaf_id=leaf_id, backend_name=backend.name)
+            try:
+                anchor_deliver(leaf_id=leaf_id, backend_name=backend.name)
+            except Exception as exc:  # noqa: BLE001 - a backend's errors are its own
+                failures_in_a_row += 1
+                logger.warning(
+                    "anchoring sweep: backend %s failed on leaf %s (%s: %s); next sweep retries",
+                    backend.name,
+                    leaf_id,
+                    exc.__class__.__name__,
+                    str(exc)[:200],
+                )
+                if failures_in_a_row >= BACKEND_DOWN_AFTER_FAILURES:
+                    logger.warning(
+                        "anchoring sweep: backend %s failed %s times in a row; skipped until "
+                        "the next sweep",
+                        backend.name,
+                        failures_in_a_row,
+                    )
+                    break
+                continue
+            failures_in_a_row = 0
             delivered += 1
-    checkpoint = checkpoint_publish()
     return {
         "did_versions_anchored": anchored,
         "delivered": delivered,

@@ -124,9 +124,12 @@ def recording(settings):
         "tests.registry.anchoring.recording_backend.RecordingBackend",
     ]
     recording_backend.RECEIVED.clear()
+    recording_backend.REFUSED.clear()
+    recording_backend.CALLS["n"] = 0
     recording_backend.FAIL["on"] = False
     yield recording_backend
     recording_backend.FAIL["on"] = False
+    recording_backend.REFUSED.clear()
 
 
 def test_external_backend_gets_each_leaf_once_after_commit(
@@ -154,6 +157,38 @@ def test_external_backend_failure_is_retried_by_the_sweep(recording):
     recording.FAIL["on"] = False
     services.anchor_sweep()
     assert AnchorReceipt.objects.filter(leaf=leaf, backend="recording").count() == 1
+
+
+def test_a_leaf_the_backend_always_refuses_blocks_neither_later_leaves_nor_the_checkpoint(
+    recording,
+):
+    # The on-commit hooks never run in this test transaction: as if every deliver_leaf message
+    # had been lost, so the sweep is the only way the leaves reach the backend.
+    leaves = [services.anchor_record(kind="test", key=str(i), data={"i": i}) for i in range(4)]
+    recording.REFUSED.add(leaves[0].leaf_hash)  # the oldest leaf: the sweep meets it first
+    result = services.anchor_sweep()
+    delivered = set(AnchorReceipt.objects.values_list("leaf__leaf_hash", flat=True))
+    assert delivered == set(LogLeaf.objects.values_list("leaf_hash", flat=True)) - {
+        leaves[0].leaf_hash
+    }
+    assert result["delivered"] == len(delivered)
+    assert result["checkpoint_size"] == services.log_size()
+    # once the ledger takes it, the next sweep delivers it, and only it
+    recording.REFUSED.clear()
+    assert services.anchor_sweep()["delivered"] == 1
+    assert AnchorReceipt.objects.filter(leaf=leaves[0]).count() == 1
+
+
+def test_a_backend_that_is_down_is_given_up_for_the_sweep_which_still_checkpoints(recording):
+    for i in range(20):
+        services.anchor_record(kind="test", key=str(i), data={"i": i})
+    recording.FAIL["on"] = True
+    result = services.anchor_sweep()
+    # a few attempts, not one (network timeout) per pending leaf: the sweep must stay short
+    assert recording.CALLS["n"] == services.BACKEND_DOWN_AFTER_FAILURES
+    assert result["delivered"] == 0
+    assert result["checkpoint_size"] == services.log_size()
+    assert Checkpoint.objects.filter(tree_size=services.log_size()).exists()
 
 
 @pytest.mark.parametrize(
