@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from hashlib import sha256
 
-from django.db import IntegrityError, connection, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.models import Max, Value
 from django.utils import timezone
 
@@ -721,23 +721,71 @@ def status_list_publish(*, status_list_id: int) -> StatusListVersion | None:
         return _publish_locked(status_list)
 
 
-def status_outbox_sweep(*, max_lists: int = 200) -> int:
-    """Publish every list with pending changes (beat runs this periodically, so nothing waits
-    on a lost or never-sent message). Returns how many versions it published."""
-    list_ids = list(
-        StatusOutbox.objects.filter(published_at__isnull=True)
+def _pending_list_ids(*, after: int = 0, limit: int) -> list[int]:
+    return list(
+        StatusOutbox.objects.filter(published_at__isnull=True, status_list_id__gt=after)
         .values_list("status_list_id", flat=True)
         .distinct()
-        .order_by("status_list_id")[:max_lists]
+        .order_by("status_list_id")[:limit]
     )
-    published = 0
+
+
+@dataclass(frozen=True)
+class StatusListPublishFailure:
+    list_id: str  # the list's public id
+    error: str  # the exception's class and message
+
+
+def _publish_pending(list_ids: list[int]) -> tuple[int, list[StatusListPublishFailure]]:
+    published, failed = 0, []
     for list_id in list_ids:
         try:
             if status_list_publish(status_list_id=list_id) is not None:
                 published += 1
-        except Exception:
-            logger.exception("sweep: publishing status list %s failed; next sweep retries", list_id)
+        except Exception as exc:
+            logger.exception("publishing status list %s failed; the next sweep retries", list_id)
+            try:
+                public_id = (
+                    StatusList.objects.filter(pk=list_id)
+                    .values_list("public_id", flat=True)
+                    .first()
+                )
+            except DatabaseError:  # the database itself failed: keep going on the id
+                public_id = None
+            failed.append(
+                StatusListPublishFailure(
+                    list_id=public_id or str(list_id),
+                    error=f"{exc.__class__.__name__}: {str(exc)[:200]}",
+                )
+            )
+    return published, failed
+
+
+def status_outbox_sweep(*, max_lists: int = 200) -> int:
+    """Publish every list with pending changes (beat runs this periodically, so nothing waits
+    on a lost or never-sent message). Returns how many versions it published."""
+    published, _ = _publish_pending(_pending_list_ids(limit=max_lists))
     return published
+
+
+@dataclass(frozen=True)
+class OutboxPublishReport:
+    published: int  # versions published
+    failed: list[StatusListPublishFailure]
+    pending: int  # changes still waiting afterwards (those of failed lists, or newer ones)
+
+
+def status_outbox_publish_all(*, batch_size: int = 200) -> OutboxPublishReport:
+    """Publish every list with pending changes, however many, going past lists that fail
+    (`manage.py publish_status_lists`); says which failed and what still waits."""
+    published, failed, after = 0, [], 0
+    while list_ids := _pending_list_ids(after=after, limit=batch_size):
+        done, failures = _publish_pending(list_ids)
+        published += done
+        failed += failures
+        after = list_ids[-1]
+    pending = StatusOutbox.objects.filter(published_at__isnull=True).count()
+    return OutboxPublishReport(published=published, failed=failed, pending=pending)
 
 
 def status_list_current_version(public_id: str) -> StatusListVersion | None:

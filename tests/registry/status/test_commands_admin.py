@@ -10,6 +10,7 @@ from django.core.management import CommandError, call_command
 
 from registry.status.models import StatusEntry, StatusListVersion, StatusOutbox
 from registry.status.services import credential_status_change, status_entry_allocate
+from tests.registry.participants.factories import OfficeFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -38,6 +39,49 @@ def test_publish_status_lists_publishes_pending_changes(office, monkeypatch):
     call_command("publish_status_lists", stdout=out)
     assert "1 status list version(s) published" in out.getvalue()
     assert StatusListVersion.objects.count() == 2
+
+
+def _revoke_unpublished(office, credential_id: str) -> None:
+    """A revocation committed and waiting in the outbox (the on-commit enqueue never runs
+    inside a test's transaction)."""
+    status_entry_allocate(issuer_did=office.did.did, credential_id=credential_id)
+    credential_status_change(issuer=office, credential_id=credential_id, action="revoke")
+
+
+def _lose_master_key(office) -> None:
+    """The office's signing key stays under a master key dropped from REGISTRY_MASTER_KEYS
+    (the case `rotate_master_key` warns of): its lists can no longer be signed."""
+    from identity.models import DidKey
+
+    DidKey.objects.filter(did=office.did).update(master_key_id="dropped-1")
+
+
+def test_publish_status_lists_fails_loudly_when_a_list_cannot_be_published(office, other_office):
+    # An operator runs the command to publish what waits (after an outage, before a release):
+    # "published" with exit status 0 while a revocation still waits would be a lie.
+    _revoke_unpublished(office, "urn:cmd:3")
+    _revoke_unpublished(other_office, "urn:cmd:4")
+    _lose_master_key(office)
+    out = StringIO()
+    with pytest.raises(CommandError, match="1 status list\\(s\\) could not be published"):
+        call_command("publish_status_lists", stdout=out, stderr=StringIO())
+    assert "1 status list version(s) published" in out.getvalue()
+    assert "MasterKeyError" in out.getvalue()
+    waiting = StatusOutbox.objects.filter(published_at__isnull=True)
+    assert list(waiting.values_list("status_list__issuer__did", flat=True)) == [office.did.did]
+
+
+def test_publishing_everything_goes_past_lists_that_fail_and_past_one_batch(office, other_office):
+    from registry.status.services import status_outbox_publish_all
+
+    third = OfficeFactory()
+    for n, each in enumerate((office, other_office, third)):
+        _revoke_unpublished(each, f"urn:cmd:batch-{n}")
+    _lose_master_key(office)  # the first list in id order
+    report = status_outbox_publish_all(batch_size=1)
+    assert report.published == 2
+    assert [f.list_id for f in report.failed] == [office.did.status_lists.get().public_id]
+    assert report.pending == 1
 
 
 def test_admin_revoke_action_goes_through_the_service(
