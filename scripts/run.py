@@ -8,7 +8,7 @@
 3. Children, each in its own process group: the web server on http://127.0.0.1:${PORT:-8000},
    a Celery worker (`--pool threads`: didkit hangs in forked children, so never prefork) and
    Celery beat (schedule file under var/).
-4. Supervision: Ctrl-C / SIGTERM stops everything it started. A worker or beat that exits is
+4. Supervision: Ctrl-C / SIGTERM / SIGHUP stops everything it started. A worker or beat that exits is
    started again (at most RESTART_LIMIT times in RESTART_WINDOW_SECONDS); if the web server or
    the private Redis dies, or a restart limit is reached, it says which and stops the rest (exit
    status 1).
@@ -288,6 +288,9 @@ def main() -> int:
         return 2
 
     signal.signal(signal.SIGTERM, supervisor.on_signal)
+    # The terminal closing (SIGHUP) too: the children have their own sessions, so nothing else
+    # would stop them, and they would keep the port.
+    signal.signal(signal.SIGHUP, supervisor.on_signal)
     try:
         with_celery = True
         if redis_answers(env["REDIS_URL"]):

@@ -202,6 +202,26 @@ def test_run_without_redis_serves_the_web_and_stops_when_a_child_dies(run_env):
         running.kill_everything()
 
 
+def test_closing_the_terminal_stops_everything_it_started(run_env):
+    # The terminal window running `make run` is closed: SIGHUP. The children live in their own
+    # sessions (so that Ctrl-C reaches only run.py), so no one else tells them to stop: left
+    # running they would keep the port, and the next `make run` would refuse to start.
+    run_env["PATH"] = str(Path(sys.executable).parent)  # web only: the quickest start
+    running = Running(run_env)
+    try:
+        url = f"http://127.0.0.1:{run_env['PORT']}/api/health"
+        running.wait_for(lambda: _get_json(url), "the web server")
+        web = running.started()["web"]
+        running.proc.send_signal(signal.SIGHUP)
+        assert running.proc.wait(timeout=60) == 0
+        running._reader.join(timeout=5)
+        assert "[run] SIGHUP received; stopping" in running.output
+        assert "[run] stopped web" in running.output
+        assert not _group_alive(web)
+    finally:
+        running.kill_everything()
+
+
 def test_run_refuses_a_busy_port(run_env):
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
