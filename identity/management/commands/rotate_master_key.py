@@ -15,9 +15,13 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("--batch-size", type=int, default=500)
+        parser.add_argument(
+            "--batch-size", type=int, default=500, help="keys re-encrypted per transaction"
+        )
 
     def handle(self, *args, batch_size, **options):
+        if batch_size < 1:
+            raise CommandError("--batch-size must be at least 1")
         try:
             ring = MasterKeyRing.from_settings()
         except MasterKeyError as exc:

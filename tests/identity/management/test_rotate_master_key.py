@@ -61,3 +61,16 @@ def test_rotate_master_key_refuses_when_a_key_is_unreadable(settings):
     # Nothing lost: with the old key back in the ring, the key is still readable.
     settings.REGISTRY_MASTER_KEYS = old
     _assert_signs(did)
+
+
+@pytest.mark.parametrize("size", ["0", "-5"])
+def test_a_batch_size_below_one_is_refused_with_a_message_not_a_traceback(settings, size):
+    # 0 ended in "range() arg 3 must not be zero" (a traceback); -5 re-encrypted nothing and
+    # blamed the keys ("N key(s) are still under another master key").
+    old, new = _master_key("old-1"), _master_key("new-2")
+    settings.REGISTRY_MASTER_KEYS = old
+    did_create(path="agents:mk-batch")
+    settings.REGISTRY_MASTER_KEYS = f"{new},{old}"
+    with pytest.raises(CommandError, match="--batch-size"):
+        call_command("rotate_master_key", "--batch-size", size)
+    assert set(DidKey.objects.values_list("master_key_id", flat=True)) == {"old-1"}

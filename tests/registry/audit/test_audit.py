@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 from io import StringIO
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.db import DatabaseError, connection, transaction
 from django.test import Client
 from django.utils import timezone
@@ -153,6 +153,14 @@ def test_export_command_filters_and_orders(tmp_path):
     since = (old.created_at + timedelta(days=1)).isoformat()
     call_command("audit_export", "--since", since, stdout=out, stderr=StringIO())
     assert out.getvalue() == ""
+
+
+def test_export_to_a_path_that_cannot_be_written_is_a_clear_error(tmp_path):
+    # was a FileNotFoundError traceback
+    with pytest.raises(CommandError, match="cannot write"):
+        call_command(
+            "audit_export", "--output", str(tmp_path / "missing" / "a.jsonl"), stderr=StringIO()
+        )
 
 
 def test_export_endpoint_for_registry_admins_only(root_admin):

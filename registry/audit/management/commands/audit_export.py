@@ -41,7 +41,10 @@ class Command(BaseCommand):
             actor=options["actor"],
             **bounds,
         )
-        out = self.stdout if options["output"] == "-" else open(options["output"], "w")  # noqa: SIM115
+        try:
+            out = self.stdout if options["output"] == "-" else open(options["output"], "w")  # noqa: SIM115
+        except OSError as exc:
+            raise CommandError(f"cannot write {options['output']}: {exc.strerror}") from None
         try:
             count = 0
             for line in audit_export_lines(events.iterator()):
