@@ -112,7 +112,10 @@ class ParticipantAdmin(AddFormMixin, NoSaveOnChangeMixin, admin.ModelAdmin):
         suffix = " (deactivated)" if obj.did.is_deactivated else ""
         return format_html('<a href="{}"><code>{}</code></a>{}', url, obj.did.did, suffix)
 
-    @admin.action(description="Rotate the key of the selected participants' DIDs")
+    # permissions: without them Django offers an action to anyone who may view the list.
+    @admin.action(
+        description="Rotate the key of the selected participants' DIDs", permissions=["change"]
+    )
     def rotate_key(self, request, queryset: QuerySet[Participant]):
         done = 0
         for participant in queryset.select_related("did"):
@@ -128,7 +131,10 @@ class ParticipantAdmin(AddFormMixin, NoSaveOnChangeMixin, admin.ModelAdmin):
         if done:
             self.message_user(request, f"Rotated {done} key(s).", messages.SUCCESS)
 
-    @admin.action(description="Deactivate the selected participants' DIDs (irreversible)")
+    @admin.action(
+        description="Deactivate the selected participants' DIDs (irreversible)",
+        permissions=["change"],
+    )
     def deactivate_did(self, request, queryset: QuerySet[Participant]):
         participants = list(queryset.select_related("did"))
         if request.POST.get("confirm") != "yes":

@@ -61,6 +61,8 @@ def _change_action(action: str):
 
     run.__name__ = f"{action}_selected"
     run.short_description = f"{action.capitalize()} the selected credentials"
+    # Without it Django offers the action to anyone who may view the list.
+    run.allowed_permissions = ("change",)
     return run
 
 
@@ -72,7 +74,7 @@ class StatusEntryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     actions = [_change_action("revoke"), _change_action("suspend"), _change_action("reinstate")]
 
     def has_change_permission(self, request, obj=None):
-        # Actions need it; every field stays read-only (no form edits of state or index).
+        # The actions need it; every field stays read-only (no form edits of state or index).
         return request.user.is_superuser
 
     def get_readonly_fields(self, request, obj=None):

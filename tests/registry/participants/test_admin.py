@@ -171,3 +171,28 @@ def test_staff_without_permissions_cannot_act(client):
     assert client.get(CHANGELIST).status_code == 403
     client.post(CHANGELIST, {"action": "rotate_key", ACTION_CHECKBOX_NAME: [agent.pk]})
     assert agent.did.keys.count() == 1
+
+
+def test_view_only_staff_cannot_run_the_actions(client):
+    # Django runs an action for anyone who may see the list unless the action names the
+    # permission it needs: a user given "view participant" must not rotate keys or deactivate.
+    from django.contrib.auth.models import Permission
+
+    office = OfficeFactory()
+    viewer = get_user_model().objects.create_user("viewer", "viewer@example.org", "pw")
+    viewer.is_staff = True
+    viewer.save()
+    viewer.user_permissions.add(Permission.objects.get(codename="view_participant"))
+    client.force_login(viewer)
+    page = client.get(CHANGELIST)
+    assert page.status_code == 200
+    assert "deactivate_did" not in page.content.decode()
+    assert "rotate_key" not in page.content.decode()
+    for action in ("deactivate_did", "rotate_key"):
+        client.post(
+            CHANGELIST, {"action": action, ACTION_CHECKBOX_NAME: [office.pk], "confirm": "yes"}
+        )
+    office.did.refresh_from_db()
+    assert office.did.deactivated_at is None
+    assert office.did.keys.count() == 1
+    assert not AuditEvent.objects.filter(action__in=["key.rotate", "did.deactivate"]).exists()

@@ -103,3 +103,26 @@ def test_admin_revoke_action_goes_through_the_service(
     assert StatusListVersion.objects.count() == 2
     page = client.get("/admin/status/statuslistversion/")
     assert page.status_code == 200
+
+
+def test_admin_status_actions_need_more_than_the_view_permission(office, client):
+    # The change permission (superusers only) guards the actions, not only the change form.
+    from django.contrib.auth.models import Permission
+
+    status_entry_allocate(issuer_did=office.did.did, credential_id="urn:adm:view-only")
+    viewer = get_user_model().objects.create_user("viewer", "viewer@example.org", "pw-123456")
+    viewer.is_staff = True
+    viewer.save()
+    viewer.user_permissions.add(Permission.objects.get(codename="view_statusentry"))
+    client.force_login(viewer)
+    page = client.get("/admin/status/statusentry/")
+    assert page.status_code == 200
+    assert "revoke_selected" not in page.content.decode()
+    entry = StatusEntry.objects.get()
+    for action in ("revoke_selected", "suspend_selected"):
+        client.post(
+            "/admin/status/statusentry/", {"action": action, "_selected_action": [entry.pk]}
+        )
+    entry.refresh_from_db()
+    assert entry.state == "active"
+    assert not entry.changes.exists()
