@@ -37,7 +37,11 @@ class ApiKeyAdmin(AddFormMixin, OfficeAdminsMixin, admin.ModelAdmin):
         "prefix", "office", "name", "scope_list", "created_at", "expires_at", "last_used_at",
         "revoked_at",
     )  # fmt: skip
-    list_filter = ("office", ("revoked_at", admin.EmptyFieldListFilter))
+    # Only the offices of the rows shown: a plain "office" filter lists every participant.
+    list_filter = (
+        ("office", admin.RelatedOnlyFieldListFilter),
+        ("revoked_at", admin.EmptyFieldListFilter),
+    )
     search_fields = ("prefix", "name", "office__st3_code")
     actions = ["revoke", "rotate"]
     readonly_fields = (

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.shortcuts import render
@@ -167,15 +168,27 @@ class IssuerAccreditationAdmin(AddFormMixin, OfficeAdminsMixin, admin.ModelAdmin
 
 
 class MembershipForm(forms.ModelForm):
+    # A username, as in the API, not a list of every account in the registry: office
+    # administrators use this form too.
+    user = forms.CharField(label="Username", max_length=150)
+
     class Meta:
         model = OfficeMembership
         fields = ["user", "office", "role"]
+
+    def clean_user(self):
+        username = self.cleaned_data["user"].strip()
+        user = get_user_model().objects.filter(username=username).first()
+        if user is None:
+            raise forms.ValidationError("No account has this username.")
+        return user
 
 
 @admin.register(OfficeMembership)
 class OfficeMembershipAdmin(OfficeAdminsMixin, admin.ModelAdmin):
     list_display = ("user", "office", "role", "created_at")
-    list_filter = ("role", "office")
+    # Only the offices of the rows shown: a plain "office" filter lists every participant.
+    list_filter = ("role", ("office", admin.RelatedOnlyFieldListFilter))
     search_fields = ("user__username", "office__st3_code")
     form = MembershipForm
     actions = ["remove_members"]

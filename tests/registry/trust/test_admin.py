@@ -13,7 +13,7 @@ from registry.audit.models import AuditEvent
 from registry.trust.models import IssuerAccreditation, OfficeMembership
 from registry.trust.services import accreditation_grant, office_member_add
 
-from .factories import UserFactory, office
+from .factories import UserFactory, member, office, participant
 
 pytestmark = pytest.mark.django_db
 
@@ -129,14 +129,14 @@ def test_members_are_added_through_the_service(ep, ep_admin):
     newcomer.save()
     login(ep_admin).post(
         "/admin/trust/officemembership/add/",
-        {"user": newcomer.pk, "office": ep.pk, "role": "officer"},
+        {"user": newcomer.username, "office": ep.pk, "role": "officer"},
     )
     assert OfficeMembership.objects.filter(user=newcomer, office=ep, role="officer").exists()
     other = UserFactory()
     other.save()
     response = login(ep_admin).post(
         "/admin/trust/officemembership/add/",
-        {"user": other.pk, "office": ep.pk, "role": "admin"},
+        {"user": other.username, "office": ep.pk, "role": "admin"},
         follow=True,
     )
     assert not OfficeMembership.objects.filter(user=other).exists()
@@ -188,3 +188,44 @@ def test_rotating_in_the_admin_shows_the_new_key_on_the_answer_only(ep, ep_admin
     assert ApiKeyAuthentication().authenticate_key(key)[1] == new
     assert old.prefix in page
     assert not [t for t in texts(response) if key in t]
+
+
+def test_office_admin_screens_name_no_other_participant_or_user(ep, ep_admin):
+    # The "office" filters listed every participant (applicants' names are personal data) and
+    # the membership form offered every account of the registry to pick from.
+    from registry.api.services import api_key_create
+
+    jp = office("JP", name="Japan Patent Office")
+    participant(kind="applicant", name="Jane Private Applicant")
+    stranger = UserFactory(username="stranger.elsewhere")
+    stranger.save()
+    member(jp, user=UserFactory(username="jp.officer"))
+    api_key_create(office=ep, scopes="issue")
+    client = login(ep_admin)
+    for path in (
+        "/admin/api/apikey/",
+        "/admin/api/apikey/add/",
+        "/admin/trust/officemembership/",
+        "/admin/trust/officemembership/add/",
+        "/admin/trust/issuersigningkeys/",
+    ):
+        page = client.get(path)
+        assert page.status_code == 200, path
+        body = page.content.decode()
+        for name in ("Japan Patent Office", "Jane Private Applicant", "stranger.elsewhere"):
+            assert name not in body, (path, name)
+        assert "jp.officer" not in body, path
+
+
+def test_membership_form_takes_a_username(ep, ep_admin):
+    client = login(ep_admin)
+    response = client.post(
+        "/admin/trust/officemembership/add/",
+        {"user": "nobody-by-that-name", "office": ep.pk, "role": "officer"},
+    )
+    assert response.status_code == 200
+    assert "No account has this username." in response.content.decode()
+    membership = OfficeMembership.objects.get(user=ep_admin)
+    page = client.get(f"/admin/trust/officemembership/{membership.pk}/change/")
+    assert page.status_code == 200
+    assert ep_admin.username in page.content.decode()
