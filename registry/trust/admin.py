@@ -18,6 +18,7 @@ from django.shortcuts import render
 from django.utils import timezone
 
 from identity.admin_mixins import AddFormMixin
+from identity.errors import IdentityError
 from registry.participants.models import Participant
 
 from .admin_mixins import OfficeAdminsMixin, admin_offices, refusal_text
@@ -41,7 +42,8 @@ def _run(modeladmin, request, queryset, action, label: str, **kwargs):
         try:
             action(actor=request.user, request=request, **{**kwargs, **_target(obj)})
             done += 1
-        except (PermissionDenied, ValidationError) as exc:
+        except (PermissionDenied, ValidationError, IdentityError) as exc:
+            # IdentityError: the DID engine's refusals (a deactivated office's key rotation).
             modeladmin.message_user(request, f"{obj}: {refusal_text(exc)}", messages.ERROR)
     if done:
         modeladmin.message_user(request, f"{label}: {done}.", messages.SUCCESS)

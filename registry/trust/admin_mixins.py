@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 
 from identity.admin_mixins import ReadOnlyAdminMixin
 from registry.participants.models import Participant
@@ -24,7 +24,7 @@ def selectable_offices(request):
     return admin_offices(request)
 
 
-def refusal_text(exc: ValidationError | PermissionDenied) -> str:
+def refusal_text(exc: Exception) -> str:
     """A service's refusal as one line for an admin message."""
     return "; ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc)
 

@@ -229,3 +229,17 @@ def test_membership_form_takes_a_username(ep, ep_admin):
     page = client.get(f"/admin/trust/officemembership/{membership.pk}/change/")
     assert page.status_code == 200
     assert ep_admin.username in page.content.decode()
+
+
+def test_rotating_a_deactivated_office_key_is_a_message_not_a_500(ep, root_admin):
+    from registry.participants.services import participant_deactivate
+
+    participant_deactivate(participant=ep, actor=None)
+    response = login(root_admin).post(
+        "/admin/trust/issuersigningkeys/",
+        {"action": "rotate_signing_key", "_selected_action": [ep.pk]},
+        follow=True,
+    )
+    assert response.status_code == 200
+    assert any("deactivated" in t for t in texts(response))
+    assert ep.did.keys.count() == 1
