@@ -13,7 +13,7 @@ import json
 from django.contrib import admin
 from django.utils.html import format_html
 
-from .admin_mixins import ReadOnlyAdminMixin
+from .admin_mixins import ReadOnlyAdminMixin, SecretFieldsAdminMixin
 from .models import Did, DidDocumentVersion, DidKey, LinkedDid
 
 # The public fields of a key; `private_key_ciphertext` is deliberately absent.
@@ -29,8 +29,11 @@ KEY_PUBLIC_FIELDS = (
 )
 
 
-class ReadOnlyAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    """View-only; the detail page shows `fields`, all read-only."""
+class ReadOnlyAdmin(SecretFieldsAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    """View-only; the detail page shows `fields`, all read-only. No list filters on the private
+    key, from any of these models."""
+
+    secret_fields = ("private_key_ciphertext",)
 
     def get_readonly_fields(self, request, obj=None):
         return self.fields or ()

@@ -49,3 +49,16 @@ class NoSaveOnChangeMixin:
             "show_save_and_add_another": False,
         }
         return super().change_view(request, object_id, form_url, extra_context)
+
+
+class SecretFieldsAdminMixin:
+    """Refuse query-string lookups on `secret_fields` (`?field__startswith=...`): Django allows
+    them on any local field, and a list that answers "found" or "not found" reads a secret one
+    character at a time. A refused lookup is a 400 (DisallowedModelAdminLookup)."""
+
+    secret_fields: tuple[str, ...] = ()
+
+    def lookup_allowed(self, lookup, value, request=None) -> bool:
+        if any(part in self.secret_fields for part in lookup.split("__")):
+            return False
+        return super().lookup_allowed(lookup, value, request)

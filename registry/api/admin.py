@@ -11,7 +11,7 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import render
 
-from identity.admin_mixins import AddFormMixin
+from identity.admin_mixins import AddFormMixin, SecretFieldsAdminMixin
 from registry.trust.admin_mixins import (
     OfficeAdminsMixin,
     refusal_text,
@@ -32,7 +32,8 @@ class ApiKeyAddForm(forms.ModelForm):
 
 
 @admin.register(ApiKey)
-class ApiKeyAdmin(AddFormMixin, OfficeAdminsMixin, admin.ModelAdmin):
+class ApiKeyAdmin(SecretFieldsAdminMixin, AddFormMixin, OfficeAdminsMixin, admin.ModelAdmin):
+    secret_fields = ("secret_hash",)
     list_display = (
         "prefix", "office", "name", "scope_list", "created_at", "expires_at", "last_used_at",
         "revoked_at",

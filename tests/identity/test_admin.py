@@ -105,3 +105,17 @@ def test_did_page_shows_history_and_search_by_did_key(admin_client, did):
     found = admin_client.get(reverse("admin:identity_did_changelist"), {"q": new_key.did_key})
     assert did.did in found.content.decode()
     assert found.context["cl"].result_count == 1
+
+
+def test_the_changelists_cannot_filter_on_the_private_key(admin_client):
+    # Any local field may be filtered from the query string unless the admin says otherwise:
+    # the key list answered lookups on the ciphertext (an oracle, or a 500 for a comparison).
+    did_create(path="acme")
+    for query in (
+        {"private_key_ciphertext__isnull": "False"},
+        {"private_key_ciphertext__startswith": "g"},
+        {"private_key_ciphertext__gt": "a"},
+    ):
+        assert admin_client.get("/admin/identity/didkey/", query).status_code == 400, query
+    response = admin_client.get("/admin/identity/did/", {"keys__private_key_ciphertext__gt": "a"})
+    assert response.status_code == 400

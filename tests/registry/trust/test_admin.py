@@ -243,3 +243,19 @@ def test_rotating_a_deactivated_office_key_is_a_message_not_a_500(ep, root_admin
     assert response.status_code == 200
     assert any("deactivated" in t for t in texts(response))
     assert ep.did.keys.count() == 1
+
+
+def test_the_changelist_cannot_filter_on_a_key_hash(ep, ep_admin):
+    # Django lets any local field be filtered from the query string: the changelist answered
+    # "yes" or "no" to ?secret_hash__startswith=..., enough to read a key's hash character by
+    # character.
+    from registry.api.services import api_key_create
+
+    api_key, _ = api_key_create(office=ep, scopes="issue")
+    client = login(ep_admin)
+    for value in (api_key.secret_hash[:1], api_key.secret_hash):
+        response = client.get("/admin/api/apikey/", {"secret_hash__startswith": value})
+        assert response.status_code == 400
+        assert api_key.prefix not in response.content.decode()
+    response = client.get("/admin/api/apikey/", {"secret_hash": api_key.secret_hash})
+    assert response.status_code == 400
