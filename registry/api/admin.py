@@ -84,12 +84,16 @@ class ApiKeyAdmin(SecretFieldsAdminMixin, AddFormMixin, OfficeAdminsMixin, admin
 
     @admin.action(description="Revoke at once")
     def revoke(self, request, queryset):
+        revoked = []
         for api_key in queryset:
             try:
                 api_key_revoke(api_key=api_key, actor=request.user, request=request)
-            except PermissionDenied as exc:
-                self.message_user(request, f"{api_key.prefix}: {exc}", messages.ERROR)
-        self.message_user(request, "Selected keys are revoked.", messages.SUCCESS)
+            except (PermissionDenied, ValidationError) as exc:
+                self.message_user(request, f"{api_key.prefix}: {refusal_text(exc)}", messages.ERROR)
+            else:
+                revoked.append(api_key.prefix)
+        if revoked:  # only those: a refused key must not read as revoked
+            self.message_user(request, f"Revoked: {', '.join(revoked)}.", messages.SUCCESS)
 
     @admin.action(description="Rotate (revoke and replace; new keys shown once)")
     def rotate(self, request, queryset):

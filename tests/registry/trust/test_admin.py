@@ -259,3 +259,15 @@ def test_the_changelist_cannot_filter_on_a_key_hash(ep, ep_admin):
         assert api_key.prefix not in response.content.decode()
     response = client.get("/admin/api/apikey/", {"secret_hash": api_key.secret_hash})
     assert response.status_code == 400
+
+
+def test_revoking_in_the_admin_names_the_keys_revoked(ep, ep_admin):
+    from registry.api.services import api_key_create
+
+    key, _ = api_key_create(office=ep, scopes="issue")
+    response = login(ep_admin).post(
+        "/admin/api/apikey/", {"action": "revoke", "_selected_action": [key.pk]}, follow=True
+    )
+    assert f"Revoked: {key.prefix}." in texts(response)
+    key.refresh_from_db()
+    assert key.revoked_at is not None
