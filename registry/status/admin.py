@@ -79,3 +79,9 @@ class StatusEntryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         return [f.name for f in self.model._meta.fields]
+
+    def save_model(self, request, obj, form, change):
+        # Nothing on the change page is editable, yet Django would write the whole row back as
+        # read at the start of the request, undoing a status change made meanwhile. Status
+        # changes go through the actions (credential_status_change) only.
+        return

@@ -126,3 +126,20 @@ def test_admin_status_actions_need_more_than_the_view_permission(office, client)
     entry.refresh_from_db()
     assert entry.state == "active"
     assert not entry.changes.exists()
+
+
+def test_saving_a_status_entry_change_page_writes_nothing(office, client):
+    # Every field is read-only there, but Django would write the row back as it read it: a
+    # revocation committed between that read and the save would be undone.
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    status_entry_allocate(issuer_did=office.did.did, credential_id="urn:adm:save")
+    root = get_user_model().objects.create_superuser("root", "root@example.org", "pw-123456")
+    client.force_login(root)
+    entry = StatusEntry.objects.get()
+    with CaptureQueriesContext(connection) as queries:
+        response = client.post(f"/admin/status/statusentry/{entry.pk}/change/", {"_save": "Save"})
+    assert response.status_code == 302
+    writes = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("UPDATE")]
+    assert not [sql for sql in writes if "status_statusentry" in sql]
