@@ -242,6 +242,10 @@ CELERY_BEAT_SCHEDULE["credentials-challenges-purge"] = {
     "task": "registry.credentials.tasks.challenges_purge",
     "schedule": 3600.0,
 }
+# A periodic task not started within its own interval is dropped, the next one does its work:
+# otherwise the runs beat queues while no worker is up (about 180 an hour) all run when one is.
+for _entry in CELERY_BEAT_SCHEDULE.values():
+    _entry.setdefault("options", {}).setdefault("expires", _entry["schedule"])
 
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
