@@ -36,7 +36,7 @@ def _command(service: dict) -> str:
 
 
 def test_compose_has_the_services(compose):
-    assert {"postgres", "redis", "web", "worker", "beat"} <= set(compose["services"])
+    assert {"postgres", "redis", "migrate", "web", "worker", "beat"} <= set(compose["services"])
 
 
 def test_web_worker_beat_share_one_image_and_build(compose):
@@ -68,7 +68,12 @@ def test_app_services_environment(compose):
         # Secrets are never baked in: compose refuses to start without them.
         assert env["SECRET_KEY"].startswith("${SECRET_KEY:?")
         assert env["REGISTRY_MASTER_KEYS"].startswith("${REGISTRY_MASTER_KEYS:?")
-        assert set(compose["services"][name]["depends_on"]) == {"postgres", "redis"}
+        # All three start once the database, Redis and the one-shot migration are done.
+        assert compose["services"][name]["depends_on"] == {
+            "postgres": {"condition": "service_healthy"},
+            "redis": {"condition": "service_healthy"},
+            "migrate": {"condition": "service_completed_successfully"},
+        }
 
 
 def test_commands(compose):
@@ -76,7 +81,14 @@ def test_commands(compose):
     web = _command(services["web"])
     assert "gunicorn registry.wsgi:application" in web
     assert "--preload" not in web
-    assert "migrate" in web
+    # Migrations run once, in their own service, not in web (nor in worker or beat).
+    migrate = services["migrate"]
+    assert shlex.split(_command(migrate)) == ["python", "manage.py", "migrate", "--noinput"]
+    assert migrate["restart"] == "no"
+    assert migrate["image"] == services["web"]["image"]
+    assert migrate["environment"] == services["web"]["environment"]
+    assert set(migrate["depends_on"]) == {"postgres", "redis"}
+    assert not [name for name in APP_SERVICES if "migrate" in _command(services[name])]
     worker = shlex.split(_command(services["worker"]))
     assert worker[:4] == ["celery", "-A", "registry", "worker"]
     assert worker[worker.index("--pool") + 1] == "threads"
