@@ -117,6 +117,22 @@ def test_admin_logins_and_failures_are_recorded(root_admin):
     assert events[1].data["path"] == "/admin/login/"
 
 
+def test_a_failed_login_names_no_username_that_is_not_an_account(root_admin):
+    # People type their password in the username field: it must not be kept in the trail.
+    client = Client(REMOTE_ADDR="198.51.100.5")
+    client.post("/admin/login/", {"username": "Hunter2-my-password", "password": "x"})
+    client.post("/accounts/login/", {"username": "hunter2@my-password.example", "password": "x"})
+    events = list(AuditEvent.objects.filter(action="auth.login_failed"))
+    assert len(events) == 2
+    for event in events:
+        assert event.target == "user:(no such account)"
+        assert event.data["knownAccount"] is False
+        assert "unter2" not in json.dumps(event.data)
+        assert event.ip == "198.51.100.5"  # the attempt itself stays on record
+    client.post("/admin/login/", {"username": root_admin.username.upper(), "password": "x"})
+    assert AuditEvent.objects.filter(action="auth.login_failed", data__knownAccount=True).exists()
+
+
 def test_admin_is_read_only_and_for_registry_admins(root_admin):
     event = audit_record(actor=None, action="x.y", target="t")
     client = Client()
