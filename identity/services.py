@@ -316,6 +316,14 @@ class KeyOwnership:
     def active_at(self, at: datetime) -> bool:
         return self.active_from <= at and (self.active_until is None or at < self.active_until)
 
+    def active_at_issuance(self, issuance_date: datetime) -> bool:
+        """`active_at` for a credential's issuanceDate, which has whole seconds: the key's start
+        is compared at that precision too (a key activated at 12:00:00.4 signs 12:00:00)."""
+        start = self.active_from.replace(microsecond=0)
+        return start <= issuance_date and (
+            self.active_until is None or issuance_date < self.active_until
+        )
+
 
 def did_key_owner(did_key: str) -> KeyOwnership | None:
     """The registry DID a did:key belongs (or belonged) to, with its period of validity."""

@@ -176,8 +176,9 @@ SUBJECT_KINDS = {
 }
 
 
-# Every issuance reads its subject (identity.precompiled): compiled once, read every time.
-_PARTICIPANT_WITH_DID = PrecompiledQuery(
+# Every issuance reads its subject, every verification its issuer (identity.precompiled):
+# compiled once, read every time.
+PARTICIPANT_BY_DID = PrecompiledQuery(
     lambda did: Participant.objects.select_related("did").filter(did__did=did).order_by()[:1],
     did=str,
 )
@@ -188,7 +189,7 @@ def _participant_refusal(did: str, *, kind: str, field: str) -> None:
     `kind` (a deactivated DID is gone for good: nothing new is said about it)."""
     if not isinstance(did, str) or "\x00" in did:  # PostgreSQL refuses a NUL in a query
         raise CredentialRequestInvalid(f"{field} is not the DID of a registry participant")
-    found = _PARTICIPANT_WITH_DID.first(did=did)
+    found = PARTICIPANT_BY_DID.first(did=did)
     if found is None:
         raise CredentialRequestInvalid(f"{field} is not the DID of a registry participant")
     found_kind, deactivated_at = found.kind, found.did.deactivated_at

@@ -28,13 +28,12 @@ from django.utils import timezone
 
 from identity.crypto import didkit_adapter
 from identity.dids import registry_did, registry_path_of
-from identity.precompiled import PrecompiledQuery
 from identity.services import did_key_owner
 from registry.participants.models import Participant
 
 from .context import CREDENTIAL_TYPES, CREDENTIALS_V1, STATUS_LIST_2021, ip_context
 from .schemas import schema_errors
-from .services import ACCREDITATION_TYPE, MANDATE_TYPE, parse_datetime
+from .services import ACCREDITATION_TYPE, MANDATE_TYPE, PARTICIPANT_BY_DID, parse_datetime
 
 logger = logging.getLogger(__name__)
 
@@ -271,12 +270,6 @@ def _skew() -> timedelta:
 # Key ownership
 
 
-def _active_at(owner, at: datetime) -> bool:
-    # issuanceDate has second precision: compare the activation time at that precision too.
-    start = owner.active_from.replace(microsecond=0)
-    return start <= at and (owner.active_until is None or at < owner.active_until)
-
-
 def _foreign_did_has_key(did: str, signer_did: str, relationship: str) -> str:
     """Does the (non-registry) DID `did` list `signer_did` as its key for `relationship`
     (`assertionMethod` for credentials)? Resolved only through the guarded resolver. A key the
@@ -324,7 +317,7 @@ def key_bound_to(*, signer_did: str, controller: str, at: datetime) -> str:
         return f"{signer_did[:80]} is not a key known to the registry"
     if owner.controller != controller:
         return f"the signing key belongs to {owner.controller}, not to {controller[:100]}"
-    if not _active_at(owner, at):
+    if not owner.active_at_issuance(at):
         return "the signing key was not an active key of the issuer at that time"
     if owner.compromised_since is not None and owner.compromised_since <= at:
         return "the signing key was marked compromised before that time"
@@ -442,13 +435,6 @@ def _check_issuer_key(parsed: ParsedCredential) -> str:
     return f"{parsed.signer_did[:60]}... was a key of {registry_did_value} at issuance"
 
 
-# Every verification of an office credential reads its issuer (identity.precompiled): compiled
-# once, read every time.
-_PARTICIPANT_BY_DID = PrecompiledQuery(
-    lambda did: Participant.objects.filter(did__did=did).order_by()[:1], did=str
-)
-
-
 def _check_accreditation(parsed: ParsedCredential) -> str:
     credential_type = parsed.credential_type
     if credential_type is None:
@@ -461,7 +447,7 @@ def _check_accreditation(parsed: ParsedCredential) -> str:
         if issuer_did != registry_did():
             raise CheckFailed("only the registry issues IPOfficeAccreditationCredential")
         return "issued by the registry"
-    participant = _PARTICIPANT_BY_DID.first(did=issuer_did)
+    participant = PARTICIPANT_BY_DID.first(did=issuer_did)
     if participant is None:
         raise CheckFailed(f"{issuer_did} is not a registry participant")
     if credential_type == MANDATE_TYPE:

@@ -23,11 +23,10 @@ from django.utils.translation import gettext as _
 from identity.errors import IdentityError
 from identity.services import did_link_wallet
 from registry.api.throttles import MailRefusal, mail_allowance_take
-from registry.credentials.services import lei_check_digits_valid
+from registry.credentials.services import claim_text_problems, lei_check_digits_valid
 from registry.participants.models import Participant
 from registry.participants.services import ParticipantError, participant_create
 from registry.participants.st3 import st3_code_known
-from registry.participants.text import text_problem
 
 from .models import (
     APPLICANT_CREDENTIAL,
@@ -224,16 +223,11 @@ def account_confirm(*, token: str):
 
 
 def _refuse_unshowable_text(claims: dict) -> None:
-    """What issuance would refuse on approval (registry.participants.text), said at request time."""
-    texts = [(key, value) for key, value in claims.items() if isinstance(value, str)]
-    texts += [("partyIdentifier", p["partyIdentifier"]) for p in claims.get("partyIdentifiers", [])]
-    for key, value in texts:
-        if text_problem(value, multiline=key == "address"):
-            raise PortalError(
-                _(
-                    "Names, addresses and numbers cannot contain control or bidirectional characters."
-                )
-            )
+    """What issuance would refuse on approval (`claim_text_problems`), said at request time."""
+    if claim_text_problems(claims):
+        raise PortalError(
+            _("Names, addresses and numbers cannot contain control or bidirectional characters.")
+        )
 
 
 def _clean_claims(credential_type: str, office: Participant, claims: dict) -> dict:

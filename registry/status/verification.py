@@ -35,7 +35,14 @@ from identity.services import did_key_owner
 
 from . import conf
 from .bitstring import MIN_LIST_BITS, BitstringError, bit_get, bitstring_decode
-from .models import STATUS_PURPOSES, StatusEntry, StatusListVersion, StatusPurpose
+from .models import (
+    STATUS_PURPOSES,
+    StatusEntry,
+    StatusList,
+    StatusListVersion,
+    StatusOutbox,
+    StatusPurpose,
+)
 
 ENTRY_TYPE = "StatusList2021Entry"
 LIST_TYPE = "StatusList2021Credential"
@@ -98,8 +105,6 @@ def status_change_committed(public_id: str) -> None:
 def _current_version(public_id: str) -> tuple[int | None, bool]:
     """The list's current version, and whether changes to it wait to be published: from the
     database, in one query, at most once per CURRENT_VERSION_MEMO_SECONDS per list and process."""
-    from .models import StatusList, StatusOutbox
-
     now = time.monotonic()
     memo = _current_memo.get(public_id)
     if memo is not None and memo[2] > now:

@@ -259,13 +259,7 @@ class TrustAuthorizationApi(PublicTrustApi):
                     "code": "keyCompromised",
                     "reason": f"This key is compromised since {key.compromised_since.isoformat()}.",
                 }
-            elif not (
-                # in whole seconds, as verification judges the key at an issuanceDate
-                key.active_from.replace(microsecond=0) <= at
-                and (key.active_until is None or at < key.active_until)
-                if whole_second
-                else key.active_at(at)
-            ):
+            elif not (key.active_at_issuance(at) if whole_second else key.active_at(at)):
                 body |= {
                     "authorized": False,
                     "code": "keyNotActive",
