@@ -322,6 +322,12 @@ def _lock_pending_for_officer(*, request_id: int, officer) -> CredentialRequest:
         raise PortalError(_("No such request in your office's queue."))
     if request.state != CredentialRequest.State.PENDING:
         raise PortalError(_("This request has already been decided."))
+    # Four eyes: an officer who is also the requester (an office admin can make any user an
+    # officer) does not decide their own request.
+    if request.requester.user_id is not None and request.requester.user_id == officer.pk:
+        raise PortalError(
+            _("You made this request yourself: another officer of the office must decide it.")
+        )
     return request
 
 

@@ -10,6 +10,7 @@ from django.urls import reverse
 from registry.credentials.models import IssuedCredential
 from registry.participants.services import participant_deactivate
 from registry.portal.models import CredentialRequest
+from registry.trust.models import OfficeMembership
 
 from . import factories
 
@@ -261,6 +262,29 @@ def test_unaccredited_office_cannot_approve(client, alice, django_capture_on_com
     req.refresh_from_db()
     assert req.state == "pending"
     assert not IssuedCredential.objects.filter(subject_did=alice.did.did).exists()
+
+
+def test_an_officer_cannot_decide_their_own_request(
+    client, alice, ep, ep_officer, django_capture_on_commit_callbacks
+):
+    # An office admin can make any active user an officer: alice's own account joins EP.
+    OfficeMembership.objects.create(user=alice.user, office=ep, role=OfficeMembership.Role.OFFICER)
+    _request(client, alice)
+    req = CredentialRequest.objects.get()
+    for action in ({"action": "approve"}, {"action": "reject", "reason": "no"}):
+        client.force_login(alice.user)
+        with django_capture_on_commit_callbacks(execute=True):
+            response = client.post(reverse("portal:office-request", args=[req.pk]), action)
+        assert response.status_code == 200
+        assert "another officer of the office must decide it" in response.content.decode()
+        req.refresh_from_db()
+        assert req.state == "pending"
+    assert not IssuedCredential.objects.filter(subject_did=alice.did.did).exists()
+    # Another officer decides it.
+    _approve(client, ep_officer, req.pk, django_capture_on_commit_callbacks)
+    req.refresh_from_db()
+    assert req.state == "approved"
+    assert req.decided_by == ep_officer
 
 
 def test_a_request_whose_requester_was_deactivated_is_not_approved(
