@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from hashlib import sha256
 
+from django.core.cache import cache
 from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.models import Max, Value
 from django.utils import timezone
@@ -761,10 +762,32 @@ def _publish_pending(list_ids: list[int]) -> tuple[int, list[StatusListPublishFa
     return published, failed
 
 
+# Where the last sweep stopped (a list id), so that the next one goes on from there.
+_SWEEP_CURSOR_KEY = "status:outbox-sweep:after"
+
+
+def _sweep_window(max_lists: int) -> list[int]:
+    """Up to `max_lists` pending lists, going on after the list the last sweep stopped at and
+    wrapping round to the lowest ids: with more pending lists than one sweep takes, each is
+    reached in turn, and lists that keep failing do not hold the first places for ever."""
+    after = cache.get(_SWEEP_CURSOR_KEY) or 0
+    window = _pending_list_ids(after=after, limit=max_lists)
+    if len(window) < max_lists and after:
+        window += [
+            list_id
+            for list_id in _pending_list_ids(limit=max_lists - len(window))
+            if list_id <= after
+        ]
+    return window
+
+
 def status_outbox_sweep(*, max_lists: int = 200) -> int:
-    """Publish every list with pending changes (beat runs this periodically, so nothing waits
-    on a lost or never-sent message). Returns how many versions it published."""
-    published, _ = _publish_pending(_pending_list_ids(limit=max_lists))
+    """Publish lists with pending changes, up to `max_lists` a run (beat runs this periodically,
+    so nothing waits on a lost or never-sent message). Returns how many versions it published."""
+    window = _sweep_window(max_lists)
+    if window:
+        cache.set(_SWEEP_CURSOR_KEY, window[-1], timeout=None)
+    published, _ = _publish_pending(window)
     return published
 
 

@@ -84,6 +84,31 @@ def test_publishing_everything_goes_past_lists_that_fail_and_past_one_batch(offi
     assert report.pending == 1
 
 
+def test_beat_sweeps_go_on_past_lists_that_keep_failing(office, other_office):
+    # Beat's sweep takes a limited number of lists a run. Lists that fail every time (here the
+    # lowest ids) must not take every run's places: the next sweep goes on where the last one
+    # stopped, so the others are published in turn.
+    from registry.status.services import status_outbox_sweep
+
+    third, fourth = OfficeFactory(), OfficeFactory()
+    offices = (office, other_office, third, fourth)
+    for n, each in enumerate(offices):
+        _revoke_unpublished(each, f"urn:cmd:sweep-{n}")
+    _lose_master_key(office)
+    _lose_master_key(other_office)
+
+    def waiting() -> set[str]:
+        return set(
+            StatusOutbox.objects.filter(published_at__isnull=True).values_list(
+                "status_list__issuer__did", flat=True
+            )
+        )
+
+    published = sum(status_outbox_sweep(max_lists=2) for _ in range(3))
+    assert published == 2
+    assert waiting() == {office.did.did, other_office.did.did}
+
+
 def test_admin_revoke_action_goes_through_the_service(
     office, client, django_capture_on_commit_callbacks
 ):
