@@ -28,12 +28,18 @@ from django.utils import timezone
 
 from identity.crypto import didkit_adapter
 from identity.dids import registry_did, registry_path_of
-from identity.services import did_key_owner
+from identity.services import KeyOwnership, did_key_owner
 from registry.participants.models import Participant
 
 from .context import CREDENTIAL_TYPES, CREDENTIALS_V1, STATUS_LIST_2021, ip_context
 from .schemas import schema_errors
-from .services import ACCREDITATION_TYPE, MANDATE_TYPE, PARTICIPANT_BY_DID, parse_datetime
+from .services import (
+    ACCREDITATION_TYPE,
+    ISSUED_RECORD,
+    MANDATE_TYPE,
+    PARTICIPANT_BY_DID,
+    parse_datetime,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -306,22 +312,29 @@ def _foreign_did_has_key(did: str, signer_did: str, relationship: str) -> str:
 def key_bound_to(*, signer_did: str, controller: str, at: datetime) -> str:
     """Check that `signer_did` (a did:key/did:jwk) was a key of `controller` at `at` and not
     compromised by then. Returns "" if so, else the reason."""
+    return _key_binding(signer_did=signer_did, controller=controller, at=at)[0]
+
+
+def _key_binding(
+    *, signer_did: str, controller: str, at: datetime
+) -> tuple[str, KeyOwnership | None]:
+    """`key_bound_to`'s reason, with the registry's record of the key when it has one."""
     if controller == signer_did:
-        return ""
+        return "", None
     if registry_path_of(controller) is None:
         if controller.startswith("did:web:"):
-            return _foreign_did_has_key(controller, signer_did, "assertionMethod")
-        return f"{signer_did[:80]} is not a key of {controller[:100]}"
+            return _foreign_did_has_key(controller, signer_did, "assertionMethod"), None
+        return f"{signer_did[:80]} is not a key of {controller[:100]}", None
     owner = did_key_owner(signer_did)
     if owner is None:
-        return f"{signer_did[:80]} is not a key known to the registry"
+        return f"{signer_did[:80]} is not a key known to the registry", None
     if owner.controller != controller:
-        return f"the signing key belongs to {owner.controller}, not to {controller[:100]}"
+        return f"the signing key belongs to {owner.controller}, not to {controller[:100]}", owner
     if not owner.active_at_issuance(at):
-        return "the signing key was not an active key of the issuer at that time"
+        return "the signing key was not an active key of the issuer at that time", owner
     if owner.compromised_since is not None and owner.compromised_since <= at:
-        return "the signing key was marked compromised before that time"
-    return ""
+        return "the signing key was marked compromised before that time", owner
+    return "", owner
 
 
 # ---------------------------------------------------------------------------------------------
@@ -427,12 +440,46 @@ def _check_issuer_key(parsed: ParsedCredential) -> str:
     registry_did_value = issuer.get("registryDid")
     if not isinstance(registry_did_value, str) or not registry_did_value.startswith("did:"):
         raise CheckFailed("issuer.registryDid is missing")
-    reason = key_bound_to(
+    reason, owner = _key_binding(
         signer_did=parsed.signer_did, controller=registry_did_value, at=_issuance_date(parsed)
     )
     if reason:
         raise CheckFailed(reason)
+    if owner is not None and owner.kind == "registry-key":
+        _check_issued_record(parsed, registry_did_value)
+        return (
+            f"{parsed.signer_did[:60]}... was a key of {registry_did_value} at issuance, "
+            "and the registry issued this credential with it"
+        )
     return f"{parsed.signer_did[:60]}... was a key of {registry_did_value} at issuance"
+
+
+def _check_issued_record(parsed: ParsedCredential, registry_did_value: str) -> None:
+    """A key the registry holds signs only through issuance, which records every credential as
+    signed: a document signed by such a key that the registry did not issue is a forgery with
+    a stolen key (a rotated-out key's backup, say, which could backdate credentials to its own
+    period and leave them without status). Wallet keys sign outside the registry: not checked."""
+    credential_id = parsed.body.get("id")
+    record = (
+        ISSUED_RECORD.first(credential_id=credential_id)
+        if isinstance(credential_id, str) and "\x00" not in credential_id
+        else None
+    )
+    if record is None:
+        raise CheckFailed(
+            "signed with a key the registry holds, but the registry has no record of issuing "
+            "this credential"
+        )
+    issuer_did, issuer_did_key, document = record
+    if (
+        issuer_did != registry_did_value
+        or issuer_did_key != parsed.signer_did
+        or document != parsed.document
+    ):
+        raise CheckFailed(
+            "signed with a key the registry holds, but it is not the credential the registry "
+            f"issued as {credential_id[:100]}"
+        )
 
 
 def _check_accreditation(parsed: ParsedCredential) -> str:

@@ -64,6 +64,31 @@ def sign(
     return signed if jwt else json.loads(signed)
 
 
+def record_as_issued(document: dict | str, *, issuer, key: Ed25519KeyPair):
+    """Record `document` as a credential the registry issued (what issuance does after signing):
+    for credentials signed here with a key the registry holds that stand for real ones (an
+    older credential, say), which the verifier otherwise refuses as unrecorded."""
+    from django.utils import timezone
+
+    from registry.credentials.models import IssuedCredential
+    from registry.credentials.services import parse_datetime
+    from registry.credentials.verification import parse_credential
+
+    body = parse_credential(document).body
+    return IssuedCredential.objects.create(
+        credential_id=body["id"],
+        credential_type=[t for t in body["type"] if t != "VerifiableCredential"][0],
+        issuer=issuer,
+        issuer_did=issuer.did.did,
+        issuer_did_key=key.did_key,
+        subject_did=body["credentialSubject"]["id"],
+        issued_at=parse_datetime(body["issuanceDate"]) or timezone.now(),
+        expires_at=parse_datetime(body.get("expirationDate") or ""),
+        proof_format="jwt" if isinstance(document, str) else "ldp",
+        document=document,
+    )
+
+
 def office_key(participant) -> Ed25519KeyPair:
     return did_signing_key(participant.did)[1]
 

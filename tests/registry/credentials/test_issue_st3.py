@@ -21,7 +21,7 @@ from registry.credentials.verification import credential_verify
 from tests.openapi_check import assert_response_matches_schema
 
 from .conftest import applicant_claims, mandate_claims, representative_claims
-from .forge import office_key, sign, unsigned
+from .forge import office_key, record_as_issued, sign, unsigned
 
 pytestmark = pytest.mark.django_db
 
@@ -139,5 +139,6 @@ def test_a_credential_signed_with_an_unknown_code_before_still_verifies(office, 
         ),
         key,
     )
+    record_as_issued(document, issuer=office, key=key)
     report = credential_verify(document)
     assert report.verified, report

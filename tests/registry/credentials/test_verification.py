@@ -21,7 +21,15 @@ from tests.openapi_check import assert_response_matches_schema
 from tests.registry.trust.factories import office as make_office
 
 from .conftest import applicant_claims, issue_applicant_credential
-from .forge import deeply_nested_jwt, jwt_with_alg, office_key, sign, tamper_jwt, unsigned
+from .forge import (
+    deeply_nested_jwt,
+    jwt_with_alg,
+    office_key,
+    record_as_issued,
+    sign,
+    tamper_jwt,
+    unsigned,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -177,7 +185,69 @@ def test_expiry_within_the_clock_skew_still_verifies(office, applicant):
         ),
         key,
     )
+    record_as_issued(document, issuer=office, key=key)
     assert verify(document)["verified"] is True
+
+
+@pytest.mark.parametrize("jwt", [False, True])
+def test_a_credential_signed_with_a_registry_key_but_never_issued_fails_issuer_key(
+    office, applicant, jwt
+):
+    # A key the registry holds signs only through issuance, which records what it signed: a
+    # well-formed, well-signed credential the registry never issued is a forgery with a stolen
+    # key, whatever else about it is right.
+    key = office_key(office)
+    document = sign(
+        unsigned(
+            issuer_did=office.did.did,
+            signer=key,
+            credential_type="IPApplicantCredential",
+            subject=applicant_claims(applicant),
+            issuance_date=now_iso(),
+        ),
+        key,
+        jwt=jwt,
+    )
+    result = assert_fails(document, "issuerKey")
+    assert "no record of issuing this credential" in result["results"]["issuerKey"]["detail"]
+    assert [p["check"] for p in result["problemDetails"]] == ["issuerKey"]
+    # Recorded as issued (as issuance does), the same document verifies.
+    record_as_issued(document, issuer=office, key=key)
+    assert verify(document)["verified"] is True
+
+
+def test_a_recorded_credential_altered_and_re_signed_with_the_same_key_fails(
+    issued, office, applicant
+):
+    key = office_key(office)
+    altered = copy.deepcopy(issued.document)
+    altered.pop("proof")
+    altered["credentialSubject"]["name"] = "Mallory Holdings"
+    document = sign(altered, key)
+    result = assert_fails(document, "issuerKey")
+    assert "not the credential the registry issued" in result["results"]["issuerKey"]["detail"]
+
+
+def test_a_stolen_rotated_out_key_cannot_backdate_credentials(office, applicant):
+    # The key's holder rotated it out (not marked compromised: nobody knows it leaked). A thief
+    # with a backup of it signs a credential dated within its active period: the proof, the
+    # key's period and the accreditation all check out, and there is no status to revoke.
+    old_key = office_key(office)
+    signed_while_current = now_iso()
+    did_key_rotate(did=office.did)
+    assert office_key(office).did_key != old_key.did_key
+    document = sign(
+        unsigned(
+            issuer_did=office.did.did,
+            signer=old_key,
+            credential_type="IPApplicantCredential",
+            subject=applicant_claims(applicant),
+            issuance_date=signed_while_current,
+        ),
+        old_key,
+    )
+    result = assert_fails(document, "issuerKey")
+    assert "no record of issuing this credential" in result["results"]["issuerKey"]["detail"]
 
 
 @pytest.mark.parametrize("jwt", [False, True])
