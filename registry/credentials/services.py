@@ -178,6 +178,11 @@ SUBJECT_KINDS = {
 
 # Every issuance reads its subject, every verification its issuer (identity.precompiled):
 # compiled once, read every time.
+PARTICIPANT_BY_DID = PrecompiledQuery(
+    lambda did: Participant.objects.select_related("did").filter(did__did=did).order_by()[:1],
+    did=str,
+)
+
 # What the registry recorded of a credential it signed (verification's record check).
 ISSUED_RECORD = PrecompiledQuery(
     lambda credential_id: (
@@ -186,10 +191,6 @@ ISSUED_RECORD = PrecompiledQuery(
         .values_list("issuer_did", "issuer_did_key", "document")
     ),
     credential_id=str,
-)
-PARTICIPANT_BY_DID = PrecompiledQuery(
-    lambda did: Participant.objects.select_related("did").filter(did__did=did).order_by()[:1],
-    did=str,
 )
 
 
