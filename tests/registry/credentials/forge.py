@@ -64,6 +64,31 @@ def sign(
     return signed if jwt else json.loads(signed)
 
 
+def forge_applicant_credential(
+    office,
+    key: Ed25519KeyPair,
+    subject: dict,
+    *,
+    issuance_date: str,
+    expiration_date: str | None = None,
+    jwt: bool = False,
+) -> dict | str:
+    """An IPApplicantCredential about `subject` naming `office` as its issuer, signed here by
+    `key` (the office's own key or another)."""
+    return sign(
+        unsigned(
+            issuer_did=office.did.did,
+            signer=key,
+            credential_type="IPApplicantCredential",
+            subject=subject,
+            issuance_date=issuance_date,
+            expiration_date=expiration_date,
+        ),
+        key,
+        jwt=jwt,
+    )
+
+
 def record_as_issued(document: dict | str, *, issuer, key: Ed25519KeyPair):
     """Record `document` as a credential the registry issued (what issuance does after signing):
     for credentials signed here with a key the registry holds that stand for real ones (an

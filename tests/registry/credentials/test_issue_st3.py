@@ -21,7 +21,7 @@ from registry.credentials.verification import credential_verify
 from tests.openapi_check import assert_response_matches_schema
 
 from .conftest import applicant_claims, mandate_claims, representative_claims
-from .forge import office_key, record_as_issued, sign, unsigned
+from .forge import forge_applicant_credential, office_key, record_as_issued
 
 pytestmark = pytest.mark.django_db
 
@@ -129,15 +129,8 @@ def test_a_credential_signed_with_an_unknown_code_before_still_verifies(office, 
     # already in someone's wallet does not stop verifying.
     key = office_key(office)
     claims = {**applicant_claims(applicant), "country": "ZZ"}
-    document = sign(
-        unsigned(
-            issuer_did=office.did.did,
-            signer=key,
-            credential_type="IPApplicantCredential",
-            subject=claims,
-            issuance_date=format_datetime(timezone.now()),
-        ),
-        key,
+    document = forge_applicant_credential(
+        office, key, claims, issuance_date=format_datetime(timezone.now())
     )
     record_as_issued(document, issuer=office, key=key)
     report = credential_verify(document)

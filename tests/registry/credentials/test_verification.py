@@ -23,6 +23,7 @@ from tests.registry.trust.factories import office as make_office
 from .conftest import applicant_claims, issue_applicant_credential
 from .forge import (
     deeply_nested_jwt,
+    forge_applicant_credential,
     jwt_with_alg,
     office_key,
     record_as_issued,
@@ -104,15 +105,8 @@ def test_forged_signature_fails_the_proof(issued):
 
 def test_resigned_by_an_unknown_key_fails_issuer_key(office, applicant):
     stranger = Ed25519KeyPair.generate()
-    document = sign(
-        unsigned(
-            issuer_did=office.did.did,
-            signer=stranger,
-            credential_type="IPApplicantCredential",
-            subject=applicant_claims(applicant),
-            issuance_date=now_iso(),
-        ),
-        stranger,
+    document = forge_applicant_credential(
+        office, stranger, applicant_claims(applicant), issuance_date=now_iso()
     )
     assert didkit_adapter.verify_credential(document).ok  # the signature itself is fine
     result = assert_fails(document, "issuerKey")
@@ -121,15 +115,8 @@ def test_resigned_by_an_unknown_key_fails_issuer_key(office, applicant):
 
 def test_signed_by_another_offices_key_fails_issuer_key(office, other_office, applicant):
     key = office_key(other_office)
-    document = sign(
-        unsigned(
-            issuer_did=office.did.did,
-            signer=key,
-            credential_type="IPApplicantCredential",
-            subject=applicant_claims(applicant),
-            issuance_date=now_iso(),
-        ),
-        key,
+    document = forge_applicant_credential(
+        office, key, applicant_claims(applicant), issuance_date=now_iso()
     )
     result = assert_fails(document, "issuerKey")
     assert other_office.did.did in result["results"]["issuerKey"]["detail"]
@@ -137,15 +124,8 @@ def test_signed_by_another_offices_key_fails_issuer_key(office, other_office, ap
 
 def test_issuer_id_naming_another_key_than_the_signer_fails(office, applicant):
     stranger = Ed25519KeyPair.generate()
-    document = sign(
-        unsigned(
-            issuer_did=office.did.did,
-            signer=stranger,
-            credential_type="IPApplicantCredential",
-            subject=applicant_claims(applicant),
-            issuance_date=now_iso(),
-        ),
-        stranger,
+    document = forge_applicant_credential(
+        office, stranger, applicant_claims(applicant), issuance_date=now_iso()
     )
     # didkit refuses to sign for another issuer; claim the office's key afterwards
     document["issuer"]["id"] = office_key(office).did_key
@@ -156,16 +136,12 @@ def test_issuer_id_naming_another_key_than_the_signer_fails(office, applicant):
 @pytest.mark.parametrize("jwt", [False, True])
 def test_expired_credential_fails_dates(office, applicant, jwt):
     key = office_key(office)
-    document = sign(
-        unsigned(
-            issuer_did=office.did.did,
-            signer=key,
-            credential_type="IPApplicantCredential",
-            subject=applicant_claims(applicant),
-            issuance_date=now_iso(-timedelta(days=2)),
-            expiration_date=now_iso(-timedelta(days=1)),
-        ),
+    document = forge_applicant_credential(
+        office,
         key,
+        applicant_claims(applicant),
+        issuance_date=now_iso(-timedelta(days=2)),
+        expiration_date=now_iso(-timedelta(days=1)),
         jwt=jwt,
     )
     result = assert_fails(document, "dates")
@@ -174,16 +150,12 @@ def test_expired_credential_fails_dates(office, applicant, jwt):
 
 def test_expiry_within_the_clock_skew_still_verifies(office, applicant):
     key = office_key(office)
-    document = sign(
-        unsigned(
-            issuer_did=office.did.did,
-            signer=key,
-            credential_type="IPApplicantCredential",
-            subject=applicant_claims(applicant),
-            issuance_date=now_iso(),
-            expiration_date=now_iso(-timedelta(seconds=10)),
-        ),
+    document = forge_applicant_credential(
+        office,
         key,
+        applicant_claims(applicant),
+        issuance_date=now_iso(),
+        expiration_date=now_iso(-timedelta(seconds=10)),
     )
     record_as_issued(document, issuer=office, key=key)
     assert verify(document)["verified"] is True
@@ -197,16 +169,8 @@ def test_a_credential_signed_with_a_registry_key_but_never_issued_fails_issuer_k
     # well-formed, well-signed credential the registry never issued is a forgery with a stolen
     # key, whatever else about it is right.
     key = office_key(office)
-    document = sign(
-        unsigned(
-            issuer_did=office.did.did,
-            signer=key,
-            credential_type="IPApplicantCredential",
-            subject=applicant_claims(applicant),
-            issuance_date=now_iso(),
-        ),
-        key,
-        jwt=jwt,
+    document = forge_applicant_credential(
+        office, key, applicant_claims(applicant), issuance_date=now_iso(), jwt=jwt
     )
     result = assert_fails(document, "issuerKey")
     assert "no record of issuing this credential" in result["results"]["issuerKey"]["detail"]
@@ -236,15 +200,8 @@ def test_a_stolen_rotated_out_key_cannot_backdate_credentials(office, applicant)
     signed_while_current = now_iso()
     did_key_rotate(did=office.did)
     assert office_key(office).did_key != old_key.did_key
-    document = sign(
-        unsigned(
-            issuer_did=office.did.did,
-            signer=old_key,
-            credential_type="IPApplicantCredential",
-            subject=applicant_claims(applicant),
-            issuance_date=signed_while_current,
-        ),
-        old_key,
+    document = forge_applicant_credential(
+        office, old_key, applicant_claims(applicant), issuance_date=signed_while_current
     )
     result = assert_fails(document, "issuerKey")
     assert "no record of issuing this credential" in result["results"]["issuerKey"]["detail"]
@@ -253,16 +210,8 @@ def test_a_stolen_rotated_out_key_cannot_backdate_credentials(office, applicant)
 @pytest.mark.parametrize("jwt", [False, True])
 def test_future_dated_credential_fails_dates(office, applicant, jwt):
     key = office_key(office)
-    document = sign(
-        unsigned(
-            issuer_did=office.did.did,
-            signer=key,
-            credential_type="IPApplicantCredential",
-            subject=applicant_claims(applicant),
-            issuance_date=now_iso(timedelta(hours=1)),
-        ),
-        key,
-        jwt=jwt,
+    document = forge_applicant_credential(
+        office, key, applicant_claims(applicant), issuance_date=now_iso(timedelta(hours=1)), jwt=jwt
     )
     result = assert_fails(document, "dates")
     assert "future" in result["results"]["dates"]["detail"]
@@ -355,15 +304,8 @@ def test_rotation_keeps_earlier_credentials_valid_and_retires_the_old_key(
     did_key_rotate(did=office.did, at=timezone.now() + timedelta(seconds=2))
     assert verify(issued.document)["verified"] is True
     # the retired key signing "after" its retirement is refused
-    late = sign(
-        unsigned(
-            issuer_did=office.did.did,
-            signer=old,
-            credential_type="IPApplicantCredential",
-            subject=applicant_claims(applicant),
-            issuance_date=now_iso(timedelta(seconds=30)),
-        ),
-        old,
+    late = forge_applicant_credential(
+        office, old, applicant_claims(applicant), issuance_date=now_iso(timedelta(seconds=30))
     )
     assert_fails(late, "issuerKey")
 
@@ -376,15 +318,8 @@ def test_issuance_before_accreditation_fails_accreditation(applicant):
         valid_from=timezone.now() + timedelta(days=1),
     )
     key = office_key(office)
-    document = sign(
-        unsigned(
-            issuer_did=office.did.did,
-            signer=key,
-            credential_type="IPApplicantCredential",
-            subject=applicant_claims(applicant),
-            issuance_date=now_iso(),
-        ),
-        key,
+    document = forge_applicant_credential(
+        office, key, applicant_claims(applicant), issuance_date=now_iso()
     )
     result = assert_fails(document, "accreditation")
     assert office.st3_code in result["results"]["accreditation"]["detail"]
@@ -435,16 +370,7 @@ def test_schema_violation_in_a_signed_credential_fails_schema(office, applicant)
     key = office_key(office)
     claims = applicant_claims(applicant)
     claims["personType"] = "robot"
-    document = sign(
-        unsigned(
-            issuer_did=office.did.did,
-            signer=key,
-            credential_type="IPApplicantCredential",
-            subject=claims,
-            issuance_date=now_iso(),
-        ),
-        key,
-    )
+    document = forge_applicant_credential(office, key, claims, issuance_date=now_iso())
     assert_fails(document, "schema")
 
 
@@ -572,16 +498,8 @@ def test_jwt_whose_sub_differs_from_the_subject_fails(office, applicant, agent):
     from registry.credentials.verification import parse_jwt
 
     key = office_key(office)
-    token = sign(
-        unsigned(
-            issuer_did=office.did.did,
-            signer=key,
-            credential_type="IPApplicantCredential",
-            subject=applicant_claims(applicant),
-            issuance_date=now_iso(),
-        ),
-        key,
-        jwt=True,
+    token = forge_applicant_credential(
+        office, key, applicant_claims(applicant), issuance_date=now_iso(), jwt=True
     )
     assert parse_jwt(token).payload["sub"] == applicant.did.did
     # re-sign a payload whose sub names someone else (didkit signs what it is given)
