@@ -44,10 +44,14 @@ _SIGNING_RELATIONSHIPS = (
 
 
 def _read_varint(data: bytes) -> tuple[int, int]:
+    """The multicodec prefix (multiformats unsigned-varint). Only its minimal encoding is valid:
+    a padded one (0xed 0x81 0x00 for 0xed) would give the same key a second did:key."""
     value = shift = 0
     for i, byte in enumerate(data[:9]):
         value |= (byte & 0x7F) << shift
         if not byte & 0x80:
+            if byte == 0 and i > 0:
+                raise InvalidDid("did:key multicodec prefix is not minimally encoded")
             return value, i + 1
         shift += 7
     raise InvalidDid("did:key multicodec prefix is not a valid varint")

@@ -13,7 +13,7 @@ from urllib.parse import parse_qsl
 from django.core.cache import cache
 from django.utils.dateparse import parse_datetime
 
-from identity.errors import DidNotFound, InvalidDid, MethodNotSupported
+from identity.errors import DidDeactivated, DidNotFound, InvalidDid, MethodNotSupported
 
 from .base import (
     DID_JSON,
@@ -166,7 +166,8 @@ def _find_resource(document: dict, did: str, fragment: str) -> dict | None:
 def dereference(did_url: str) -> DidDereferencingResult:
     """Dereference a DID URL: no fragment gives the DID document, `#frag` the verification
     method or service with that id. `?versionId=` / `?versionTime=` select a version. A fragment
-    the document does not hold raises DidNotFound (notFound)."""
+    the document does not hold raises DidNotFound (notFound), or DidDeactivated (410) when the DID
+    is deactivated."""
     parsed = parse_did_url(did_url)
     if parsed.path:
         raise DidNotFound("DID URL paths do not name any resource here")
@@ -187,6 +188,9 @@ def dereference(did_url: str) -> DidDereferencingResult:
             content_metadata=result.document_metadata,
         )
     resource = _find_resource(result.did_document or {}, parsed.did.did, parsed.fragment)
+    if resource is None and result.document_metadata.get("deactivated"):
+        # Its keys were withdrawn with it: "gone" tells a verifier more than "never existed".
+        raise DidDeactivated(f"{parsed.did.did} is deactivated")
     if resource is None:
         raise DidNotFound(f"{parsed.did.did} has no resource #{parsed.fragment[:80]}")
     return DidDereferencingResult(

@@ -376,6 +376,15 @@ def test_did_key_errors():
     with pytest.raises(InvalidDid):  # an Ed25519 multicodec with a 31-byte key
         resolve("did:key:z" + b58encode(bytes([0xED, 0x01]) + bytes(range(1, 32))))
 
+    # The Ed25519 multicodec 0xed as a padded varint (0xed 0x81 0x00 instead of 0xed 0x01):
+    # the same key under a second did:key, which the multiformats varint spec forbids.
+    from identity.crypto.keys import Ed25519KeyPair
+
+    key = Ed25519KeyPair.generate().public_bytes
+    assert resolve("did:key:z" + b58encode(bytes([0xED, 0x01]) + key)).did_document
+    with pytest.raises(InvalidDid, match="minimally"):
+        resolve("did:key:z" + b58encode(bytes([0xED, 0x81, 0x00]) + key))
+
     unknown_codec = "did:key:z" + b58encode(bytes([0xB4, 0x24]) + bytes(32))
     with pytest.raises(UnsupportedPublicKeyType):
         resolve(unknown_codec)

@@ -338,6 +338,21 @@ def test_deactivated_did_answers_410_with_its_result(client, ep):
     assert "deactivated" not in _body(response)["didDocumentMetadata"]
 
 
+def test_a_key_of_a_deactivated_did_is_gone_not_unknown(client, ep):
+    key_url = IDENTIFIERS + EP_DID + "%23key-1"
+    assert client.get(key_url, {"versionId": "1"}).status_code == 200
+    did_deactivate(did=ep.did)
+    response = client.get(key_url)
+    assert response.status_code == 410
+    assert _body(response)["error"] == "deactivated"
+    # as it stood before deactivation, the key is still served
+    response = client.get(key_url, {"versionId": "1"})
+    assert response.status_code == 200
+    assert _body(response)["contentStream"]["id"] == EP_DID + "#key-1"
+    # a fragment the DID never had is gone with it as well: nothing more is said about it
+    assert client.get(IDENTIFIERS + EP_DID + "%23nothing").status_code == 410
+
+
 def test_resolving_a_registry_did_is_one_query(client, ep, django_assert_num_queries):
     client.get(IDENTIFIERS + EP_DID)  # warm up (throttle cache entries, connection)
     with django_assert_num_queries(1):
