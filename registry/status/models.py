@@ -78,6 +78,18 @@ class StatusEntry(models.Model):
                 fields=["status_list", "index"], name="statusentry_unique_index"
             ),
         ]
+        indexes = [
+            # The set bits of a list, read by every publication: without it, each one read every
+            # entry of the list (131,072 once full: 23 ms on PostgreSQL, against 0.2 ms). Partial,
+            # so it holds revoked and suspended entries only, and issuance never writes to it.
+            # Queries reach it with 'active' as a literal (status.services): with a parameter,
+            # PostgreSQL's generic plan of a prepared statement could not use it.
+            models.Index(
+                fields=["status_list", "index"],
+                condition=~models.Q(state="active"),
+                name="statusentry_set_bits",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.credential_id} -> {self.status_list.public_id}#{self.index} ({self.state})"

@@ -571,6 +571,20 @@ _LIST_LOCKED = PrecompiledQuery(
     ),
     list_id=int,
 )
+
+
+class _SqlString(Value):
+    """A string constant of our own written into the SQL, not passed as a parameter: the
+    partial index `statusentry_set_bits` is usable only when the query's condition is its
+    condition, which a parameter hides from PostgreSQL's generic plan of a prepared statement
+    (what psycopg's prepared statements settle on after a few runs)."""
+
+    def as_sql(self, compiler, connection):
+        if not isinstance(self.value, str) or not self.value.isalnum():
+            raise ValueError("only plain words are written into SQL")
+        return f"'{self.value}'", []
+
+
 # What a publication reads under the list's lock, in one statement (one round trip, and one
 # snapshot): the pending outbox rows, the last version number, the indexes whose bit is set,
 # each row tagged by its first column.
@@ -591,7 +605,7 @@ _PUBLICATION_STATE = PrecompiledQuery(
             .annotate(last=Max("version"))
             .values_list("part", "last"),
             StatusEntry.objects.filter(status_list_id=list_id)
-            .exclude(state=StatusEntry.State.ACTIVE)
+            .exclude(state=_SqlString(StatusEntry.State.ACTIVE))
             .order_by()
             .annotate(part=Value(_SET_INDEX))
             .values_list("part", "index"),
