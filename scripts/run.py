@@ -11,7 +11,8 @@
 4. Supervision: Ctrl-C / SIGTERM / SIGHUP stops everything it started. A worker or beat that exits is
    started again (at most RESTART_LIMIT times in RESTART_WINDOW_SECONDS); if the web server or
    the private Redis dies, or a restart limit is reached, it says which and stops the rest (exit
-   status 1).
+   status 1). If this process is killed (SIGKILL) or crashes, on Linux the kernel sends each
+   child SIGTERM (scripts/die_with_parent.py), so none is left holding the port.
 
 Environment: PORT, REGISTRY_HOST (defaults to localhost:$PORT when PORT is set),
 REGISTRY_VAR_DIR (default ./var), REDIS_URL, DATABASE_URL, DJANGO_SETTINGS_MODULE
@@ -34,6 +35,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
+DIE_WITH_PARENT = ROOT / "scripts" / "die_with_parent.py"
 STOP_TIMEOUT_SECONDS = 15
 # A worker or beat that exits is started again, at most RESTART_LIMIT times a window.
 RESTART_LIMIT = 5
@@ -48,13 +50,22 @@ def say(message: str) -> None:
     print(f"[run] {message}", flush=True)
 
 
+def dies_with_us(argv: list[str]) -> list[str]:
+    """On Linux, `argv` run so that it gets SIGTERM when this process dies, however it dies
+    (scripts/die_with_parent.py); elsewhere `argv` unchanged. The kernel signals when the
+    *thread* that started the child ends: start children from the main thread only."""
+    if not sys.platform.startswith("linux"):
+        return argv
+    return [PYTHON, "-I", str(DIE_WITH_PARENT), str(os.getpid()), *argv]
+
+
 class Child:
     """A supervised process in its own process group, its output prefixed with its name."""
 
     def __init__(self, name: str, argv: list[str], env: dict[str, str]) -> None:
         self.name = name
         self.proc = subprocess.Popen(
-            argv,
+            dies_with_us(argv),
             cwd=ROOT,
             env=env,
             stdin=subprocess.DEVNULL,

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 
+from django.conf import settings
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiExample,
@@ -216,7 +217,9 @@ class CredentialIssueApi(APIView):
             "characters, a UUID say). A retry with the same key and the same body returns the "
             "credential the first request issued (201, `Idempotent-Replayed: true`), even if "
             "the first response was lost or both run at once; the same key with another body "
-            "is a 422 `idempotencyKeyReused`. Keys are kept with the credential, per office."
+            "is a 422 `idempotencyKeyReused`. Keys are per office and expire "
+            f"{settings.IDEMPOTENCY_KEY_RETENTION_HOURS} hours after the request that issued: "
+            "later, the same key issues a new credential."
         ),
         parameters=[
             OpenApiParameter(
@@ -224,7 +227,10 @@ class CredentialIssueApi(APIView):
                 OpenApiTypes.STR,
                 OpenApiParameter.HEADER,
                 required=False,
-                description="Makes a retry of this request return the same credential.",
+                description=(
+                    "Makes a retry of this request return the same credential, for "
+                    f"{settings.IDEMPOTENCY_KEY_RETENTION_HOURS} hours."
+                ),
             )
         ],
         request=IssueInputSerializer,
@@ -453,7 +459,8 @@ class CredentialListApi(GenericAPIView):
             "The calling office's credentials (API key with the `issue` scope), newest first, "
             "each as `GET /credentials/{id}` returns it. Filters combine: `subject` (a DID), "
             "`type`, `status`, `issuedAfter` (inclusive) and `issuedBefore` (exclusive, "
-            "RFC 3339), `idempotencyKey` (what a request sent with that key issued). Pages "
+            "RFC 3339), `idempotencyKey` (what a request sent with that key issued, while "
+            "the key is kept: see `Idempotency-Key` of `POST /credentials/issue`). Pages "
             "follow `next` (a cursor: stable while new credentials arrive). An unknown "
             "parameter is a 400, so a misspelt filter never returns everything."
         ),

@@ -41,7 +41,8 @@ class IssuedCredential(models.Model):
     issued_by = models.CharField(max_length=200, blank=True)  # who asked: API key, user, command
     # The client's Idempotency-Key (POST /credentials/issue), unique per issuer, and the SHA-256
     # of its request (its JSON with sorted keys, no whitespace): a retry of the same request gets
-    # this credential back.
+    # this credential back. Both are cleared (to "") once past IDEMPOTENCY_KEY_RETENTION_HOURS,
+    # so the constraint means "one credential holds a key at a time".
     idempotency_key = models.CharField(max_length=255, blank=True, default="")
     request_sha256 = models.CharField(max_length=64, blank=True, default="")
 
@@ -51,6 +52,12 @@ class IssuedCredential(models.Model):
             models.Index(fields=["issuer", "-issued_at"], name="issuedcred_issuer_idx"),
             models.Index(fields=["issuer", "-id"], name="issuedcred_issuer_id_idx"),
             models.Index(fields=["subject_did"], name="issuedcred_subject_idx"),
+            # The hourly purge's scan: only credentials still holding a key.
+            models.Index(
+                fields=["issued_at"],
+                condition=~models.Q(idempotency_key=""),
+                name="issuedcred_idem_key_issued_idx",
+            ),
         ]
         constraints = [
             models.UniqueConstraint(

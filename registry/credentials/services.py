@@ -431,10 +431,23 @@ class Issuance:
     replayed: bool  # True: an earlier request with the same Idempotency-Key issued it
 
 
+def idempotency_keys_cutoff(now: datetime | None = None) -> datetime:
+    """Keys of credentials issued before this are forgotten: IDEMPOTENCY_KEY_RETENTION_HOURS."""
+    hours = settings.IDEMPOTENCY_KEY_RETENTION_HOURS
+    return (now or timezone.now()) - timedelta(hours=hours)
+
+
 def _idempotent_replay(*, issuer: Participant, key: str, request_sha256: str):
     earlier = IssuedCredential.objects.filter(
         issuer_did=issuer.did.did, idempotency_key=key
     ).first()
+    if earlier is not None and earlier.issued_at < idempotency_keys_cutoff():
+        # Past the window and not purged yet: forget it now, so that the unique constraint
+        # (one credential holds a key at a time) lets this request issue under the same key.
+        IssuedCredential.objects.filter(
+            pk=earlier.pk, idempotency_key=key, issued_at=earlier.issued_at
+        ).update(idempotency_key="", request_sha256="")
+        return None
     if earlier is not None and earlier.request_sha256 != request_sha256:
         raise IdempotencyKeyReused(
             f"The Idempotency-Key {key[:80]!r} was used for a different request "
@@ -450,7 +463,8 @@ def credential_issue_idempotent(
     first request with a given `idempotency_key` issues; a later one with the same key and the
     same request (`request_sha256`: the digest of its JSON, keys sorted) gets that credential back,
     even while they run concurrently; with another request, IdempotencyKeyReused (422). Keys
-    are the issuer's own: two offices may use the same one."""
+    are the issuer's own: two offices may use the same one. A key is remembered for
+    IDEMPOTENCY_KEY_RETENTION_HOURS from its issuance; later the same key issues anew."""
     if not isinstance(idempotency_key, str) or not (
         0 < len(idempotency_key) <= IDEMPOTENCY_KEY_MAX_LENGTH
     ):
@@ -614,7 +628,10 @@ def credentials_issued_by(
     if issued_before is not None:
         issued = issued.filter(issued_at__lt=issued_before)
     if idempotency_key:
-        issued = issued.filter(idempotency_key=idempotency_key)
+        # Only a key still remembered: a retry with an expired one would issue anew.
+        issued = issued.filter(
+            idempotency_key=idempotency_key, issued_at__gte=idempotency_keys_cutoff()
+        )
     if state:
         if state not in CREDENTIAL_STATES:
             raise CredentialRequestInvalid(f"status must be one of {', '.join(CREDENTIAL_STATES)}")
@@ -729,6 +746,18 @@ def challenges_purge(*, expired_before: datetime | None = None) -> int:
     cutoff = expired_before or timezone.now() - timedelta(days=1)
     deleted, _ = Challenge.objects.filter(expires_at__lt=cutoff).delete()
     return deleted
+
+
+def idempotency_keys_purge(*, now: datetime | None = None) -> int:
+    """Forget the Idempotency-Keys of credentials issued more than
+    IDEMPOTENCY_KEY_RETENTION_HOURS ago: clear the key and the request digest, keep the
+    credential. Returns how many were cleared. Idempotent (beat, hourly; `manage.py
+    purge_idempotency_keys`)."""
+    return (
+        IssuedCredential.objects.exclude(idempotency_key="")
+        .filter(issued_at__lt=idempotency_keys_cutoff(now))
+        .update(idempotency_key="", request_sha256="")
+    )
 
 
 def credential_verify(document, **kwargs):

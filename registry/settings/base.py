@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = Path(os.environ.get("REGISTRY_VAR_DIR", BASE_DIR / "var"))
@@ -240,6 +241,17 @@ HEALTH_PUBLISH_LAG_SECONDS = float(
 # Credentials (registry.credentials): drop presentation challenges expired for a day.
 CELERY_BEAT_SCHEDULE["credentials-challenges-purge"] = {
     "task": "registry.credentials.tasks.challenges_purge",
+    "schedule": 3600.0,
+}
+# Idempotency-Key of POST /credentials/issue: a retry within this many hours of the first request
+# gets its credential back; after it the key is forgotten (the lookup ignores it, the hourly purge
+# clears it; the credential stays) and the same key issues anew. 24 hours, as Stripe's.
+IDEMPOTENCY_KEY_RETENTION_HOURS = int(os.environ.get("IDEMPOTENCY_KEY_RETENTION_HOURS", "24"))
+if IDEMPOTENCY_KEY_RETENTION_HOURS < 1:
+    # 0 would turn retries into new issuances; a negative window would purge fresh keys.
+    raise ImproperlyConfigured("IDEMPOTENCY_KEY_RETENTION_HOURS must be at least 1")
+CELERY_BEAT_SCHEDULE["credentials-idempotency-keys-purge"] = {
+    "task": "registry.credentials.tasks.idempotency_keys_purge",
     "schedule": 3600.0,
 }
 # A periodic task not started within its own interval is dropped, the next one does its work:

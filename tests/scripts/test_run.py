@@ -222,6 +222,38 @@ def test_closing_the_terminal_stops_everything_it_started(run_env):
         running.kill_everything()
 
 
+def _process_gone(pid: int) -> bool:
+    """Exited: no such process, or a zombie nobody reaped yet (its parent, run.py, is dead)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return True
+    return stat.rsplit(")", 1)[1].split()[0] == "Z"
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
+def test_children_stop_when_run_py_is_killed_outright(run_env):
+    # SIGKILL (or a hard crash) gives run.py no chance to stop anything: the kernel has to tell
+    # the children, which live in sessions of their own. Left running, the web server would keep
+    # the port and the next `make run` would refuse to start.
+    run_env["PATH"] = str(Path(sys.executable).parent)  # web only: the quickest start
+    running = Running(run_env)
+    try:
+        url = f"http://127.0.0.1:{run_env['PORT']}/api/health"
+        running.wait_for(lambda: _get_json(url), "the web server")
+        children = running.started()
+        assert set(children) == {"web"}
+        running.proc.kill()
+        running.proc.wait(timeout=10)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not all(map(_process_gone, children.values())):
+            time.sleep(0.1)
+        alive = {name: pid for name, pid in children.items() if not _process_gone(pid)}
+        assert not alive, f"still running after run.py was killed: {alive}"
+    finally:
+        running.kill_everything()
+
+
 def test_run_refuses_a_busy_port(run_env):
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))

@@ -4,13 +4,20 @@ credential back, never a second one; the key with another request is refused."""
 
 from __future__ import annotations
 
+import io
 import json
 import threading
+from datetime import timedelta
 
 import pytest
+from django.conf import settings
+from django.core.management import call_command
 from django.db import connection
+from django.db.models import F
 
+from registry import celery_app
 from registry.audit.models import AuditEvent
+from registry.credentials import tasks  # noqa: F401  (registers the purge task)
 from registry.credentials.models import IssuedCredential
 from registry.status.models import StatusEntry
 from tests.openapi_check import assert_response_matches_schema
@@ -125,15 +132,118 @@ def test_a_structured_field_string_is_the_same_key_unquoted(office, applicant):
     )
 
 
+def _age(credential_id: str, *, hours: float) -> None:
+    """Make a credential (and its key) look issued `hours` earlier than it was."""
+    IssuedCredential.objects.filter(credential_id=credential_id).update(
+        issued_at=F("issued_at") - timedelta(hours=hours)
+    )
+
+
+def _credential_id(response) -> str:
+    return response.json()["verifiableCredential"]["id"]
+
+
+@pytest.mark.django_db
+def test_a_key_replays_within_its_retention_window_and_issues_anew_after_it(office, applicant):
+    client = api_client(office)
+    body = _body(applicant)
+    window = settings.IDEMPOTENCY_KEY_RETENTION_HOURS
+    first = _credential_id(_issue(client, body, "order-1"))
+
+    _age(first, hours=window - 0.1)
+    retry = _issue(client, body, "order-1")
+    assert retry["Idempotent-Replayed"] == "true"
+    assert _credential_id(retry) == first
+
+    _age(first, hours=0.2)  # now past the window
+    late = _issue(client, body, "order-1")
+    assert late.status_code == 201, late.content
+    assert "Idempotent-Replayed" not in late
+    second = _credential_id(late)
+    assert second != first
+    # The old credential stays, its key forgotten; the new one holds the key from now on.
+    old = IssuedCredential.objects.get(credential_id=first)
+    assert (old.idempotency_key, old.request_sha256) == ("", "")
+    assert IssuedCredential.objects.get(idempotency_key="order-1").credential_id == second
+    assert _credential_id(_issue(client, body, "order-1")) == second  # replays the new one
+    assert IssuedCredential.objects.filter(issuer=office).count() == 2
+
+
+@pytest.mark.django_db
+def test_an_expired_key_with_another_request_issues_instead_of_refusing(office, applicant):
+    client = api_client(office)
+    first = _credential_id(_issue(client, _body(applicant), "k-9"))
+    _age(first, hours=settings.IDEMPOTENCY_KEY_RETENTION_HOURS + 1)
+    other = _issue(client, _body(applicant, address="2 rue Autre, Lyon"), "k-9")
+    assert other.status_code == 201, other.content
+    assert _credential_id(other) != first
+    # Looking a key up finds only what it issued within the window.
+    found = client.get("/credentials", {"idempotencyKey": "k-9"}).json()["results"]
+    assert [c["id"] for c in found] == [_credential_id(other)]
+
+
+@pytest.mark.django_db
+def test_the_retention_window_is_the_setting(office, applicant, settings):
+    settings.IDEMPOTENCY_KEY_RETENTION_HOURS = 2
+    client = api_client(office)
+    body = _body(applicant)
+    first = _credential_id(_issue(client, body, "k-10"))
+    _age(first, hours=3)
+    assert _credential_id(_issue(client, body, "k-10")) != first
+
+
+@pytest.mark.django_db
+def test_the_purge_forgets_expired_keys_only_and_keeps_every_credential(office, applicant):
+    client = api_client(office)
+    window = settings.IDEMPOTENCY_KEY_RETENTION_HOURS
+    expired = _credential_id(_issue(client, _body(applicant), "old"))
+    _age(expired, hours=window + 1)
+    recent = _credential_id(_issue(client, _body(applicant, address="3 rue Neuve"), "recent"))
+    _age(recent, hours=window - 1)
+    keyless = _credential_id(_issue(client, _body(applicant, address="4 rue Sans Clé")))
+    _age(keyless, hours=window + 1)
+
+    # What beat runs every hour, by the name its schedule gives.
+    entry = settings.CELERY_BEAT_SCHEDULE["credentials-idempotency-keys-purge"]
+    assert celery_app.tasks[entry["task"]].delay().get() == 1
+
+    rows = {
+        c.credential_id: (c.idempotency_key, c.request_sha256)
+        for c in IssuedCredential.objects.filter(issuer=office)
+    }
+    assert set(rows) == {expired, recent, keyless}
+    assert rows[expired] == ("", "")
+    assert rows[recent][0] == "recent"
+    assert len(rows[recent][1]) == 64
+    assert rows[keyless] == ("", "")
+    # The audit trail still names the key the expired credential was issued with.
+    event = AuditEvent.objects.get(action="credential.issue", target=expired)
+    assert event.data["idempotencyKey"] == "old"
+
+    _age(recent, hours=2)
+    out = io.StringIO()
+    call_command("purge_idempotency_keys", stdout=out)
+    assert out.getvalue().startswith(f"1 idempotency key(s) older than {window} hours")
+    assert not IssuedCredential.objects.exclude(idempotency_key="").exists()
+    assert IssuedCredential.objects.filter(issuer=office).count() == 3
+
+
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.skipif(
     connection.vendor != "postgresql",
     reason="needs a database shared between threads (the test SQLite is in memory)",
 )
-def test_concurrent_retries_with_one_key_issue_one_credential(office, applicant):
+@pytest.mark.parametrize("key_held_before", [False, True], ids=["new-key", "expired-key"])
+def test_concurrent_retries_with_one_key_issue_one_credential(office, applicant, key_held_before):
     """Retries racing each other (a client timing out twice in a row): each request has its own
-    database connection; whichever inserts first issues, the others get its credential."""
+    database connection; whichever inserts first issues, the others get its credential. The
+    same when the key was last used past the retention window: each request forgets the old
+    holder, one issues."""
     body = _body(applicant)
+    expired = None
+    if key_held_before:
+        expired = _credential_id(_issue(api_client(office), body, "race-1"))
+        _age(expired, hours=settings.IDEMPOTENCY_KEY_RETENTION_HOURS + 1)
     clients = [api_client(office) for _ in range(6)]
     start = threading.Barrier(len(clients))
     responses: list = [None] * len(clients)
@@ -155,6 +265,8 @@ def test_concurrent_retries_with_one_key_issue_one_credential(office, applicant)
     ]
     ids = {r.json()["verifiableCredential"]["id"] for r in responses}
     assert len(ids) == 1
+    assert expired not in ids
     assert sum(r.has_header("Idempotent-Replayed") for r in responses) == len(clients) - 1
-    assert IssuedCredential.objects.filter(issuer=office).count() == 1
-    assert StatusEntry.objects.filter(status_list__issuer=office.did).count() == 1
+    issued = 1 + key_held_before
+    assert IssuedCredential.objects.filter(issuer=office).count() == issued
+    assert StatusEntry.objects.filter(status_list__issuer=office.did).count() == issued
