@@ -1,5 +1,6 @@
 """Admin for issued credentials: read-only records, and an "add" form that issues through
-`credential_issue` (the same service as the API and the command). Challenges are not shown."""
+`credential_issue` (the same service as the API and the command). For registry administrators.
+Challenges are not shown."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from django.contrib import admin
 from identity.admin_mixins import AddFormMixin, NoSaveOnChangeMixin
 from registry.api.errors import ApiError
 from registry.participants.models import Participant
+from registry.trust.admin_mixins import RegistryAdminsMixin
 
 from .context import CREDENTIAL_TYPES
 from .models import IssuedCredential
@@ -77,7 +79,9 @@ class IssueCredentialForm(forms.ModelForm):
 
 
 @admin.register(IssuedCredential)
-class IssuedCredentialAdmin(AddFormMixin, NoSaveOnChangeMixin, admin.ModelAdmin):
+class IssuedCredentialAdmin(
+    RegistryAdminsMixin, AddFormMixin, NoSaveOnChangeMixin, admin.ModelAdmin
+):
     list_display = ("credential_id", "credential_type", "issuer_did", "subject_did", "issued_at")
     list_filter = ("credential_type", "proof_format")
     search_fields = ("credential_id", "subject_did", "issuer_did", "idempotency_key")
@@ -99,6 +103,7 @@ class IssuedCredentialAdmin(AddFormMixin, NoSaveOnChangeMixin, admin.ModelAdmin)
     list_select_related = ("issuer",)
     add_form = IssueCredentialForm
     add_fields = ("issuing_participant", "type", "subject", "claims", "format", "expiration")
+    admin_role_rights = ("view", "add")
 
     def get_form(self, request, obj=None, **kwargs):
         form = super().get_form(request, obj, **kwargs)
