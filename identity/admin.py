@@ -1,7 +1,8 @@
 """Read-only admin for the DID engine.
 
 Everything here is written only by `identity.services` (append-only history), so the admin
-never adds, changes or deletes: it shows. Key material is shown only in its public forms (the
+never adds, changes or deletes: it shows, to users with the view permission and to the role
+`settings.IDENTITY_ADMIN_ROLE` names (the registry's administrators). Key material is shown only in its public forms (the
 did:key and the multibase public key); the private key's ciphertext is never selected into a
 form, a list or a page.
 """
@@ -13,7 +14,7 @@ import json
 from django.contrib import admin
 from django.utils.html import format_html
 
-from .admin_mixins import ReadOnlyAdminMixin, SecretFieldsAdminMixin
+from .admin_mixins import AdminRoleMixin, ReadOnlyAdminMixin, SecretFieldsAdminMixin
 from .models import Did, DidDocumentVersion, DidKey, LinkedDid
 
 # The public fields of a key; `private_key_ciphertext` is deliberately absent.
@@ -29,9 +30,9 @@ KEY_PUBLIC_FIELDS = (
 )
 
 
-class ReadOnlyAdmin(SecretFieldsAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
-    """View-only; the detail page shows `fields`, all read-only. No list filters on the private
-    key, from any of these models."""
+class ReadOnlyAdmin(SecretFieldsAdminMixin, AdminRoleMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    """View-only (for IDENTITY_ADMIN_ROLE too); the detail page shows `fields`, all read-only.
+    No list filters on the private key, from any of these models."""
 
     secret_fields = ("private_key_ciphertext",)
 
@@ -39,7 +40,7 @@ class ReadOnlyAdmin(SecretFieldsAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin
         return self.fields or ()
 
 
-class ReadOnlyInline(ReadOnlyAdminMixin, admin.TabularInline):
+class ReadOnlyInline(AdminRoleMixin, ReadOnlyAdminMixin, admin.TabularInline):
     extra = 0
     can_delete = False
     show_change_link = True

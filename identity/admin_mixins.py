@@ -3,6 +3,55 @@ identity, never the reverse)."""
 
 from __future__ import annotations
 
+from django.conf import settings
+from django.utils.module_loading import import_string
+
+
+class AdminRoleMixin:
+    """Opens a screen to the administrators of the project using identity, who need no Django
+    model permissions: they may do what `admin_role_rights` lists ("view", "add", "change",
+    "delete"); anyone else keeps Django's permission checks. Put it before ReadOnlyAdminMixin
+    (whose refusals then still bind everyone for the rights not listed).
+
+    Who the administrators are is `admin_role(user)`: here the function named by
+    `settings.IDENTITY_ADMIN_ROLE` (a dotted path; unset, nobody), since identity cannot import
+    the project that uses it; the registry's screens override it."""
+
+    admin_role_rights: tuple[str, ...] = ("view",)
+
+    def admin_role(self, user) -> bool:
+        path = getattr(settings, "IDENTITY_ADMIN_ROLE", "")
+        return bool(path) and import_string(path)(user)
+
+    def _admin_role_allows(self, request, right: str) -> bool:
+        if right not in self.admin_role_rights:
+            return False
+        # Asked several times for every screen on each admin page: once per request is enough.
+        known = request.__dict__.setdefault("_admin_role", {})
+        check = type(self).admin_role
+        if check not in known:
+            known[check] = self.admin_role(request.user)
+        return known[check]
+
+    def has_module_permission(self, request) -> bool:
+        return self._admin_role_allows(request, "view") or super().has_module_permission(request)
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        return self._admin_role_allows(request, "view") or super().has_view_permission(request, obj)
+
+    def has_add_permission(self, request, *args) -> bool:  # an inline's takes `obj` as well
+        return self._admin_role_allows(request, "add") or super().has_add_permission(request, *args)
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return self._admin_role_allows(request, "change") or super().has_change_permission(
+            request, obj
+        )
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return self._admin_role_allows(request, "delete") or super().has_delete_permission(
+            request, obj
+        )
+
 
 class ReadOnlyAdminMixin:
     """No add, change or delete, whatever the user's permissions: these rows are written by

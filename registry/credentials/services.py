@@ -379,6 +379,7 @@ def credential_issue(
             expiration_date=expiration_date,
             actor=actor,
             request=request,
+            idempotency=idempotency,
         )
     if credential_type == ACCREDITATION_TYPE:
         raise IssuanceRefused(
@@ -506,10 +507,12 @@ def credential_issue_mandate(
     expiration_date: datetime | None = None,
     actor=None,
     request=None,
+    idempotency: tuple[str, str] = ("", ""),
 ) -> IssuedCredential:
     """An IPMandateCredential: the applicant (subject and issuer, signing with its own registry
     key) authorises `agent_did` before `claims["office"]` for `claims["rightType"]`. Its
-    `validUntil`, when given, is also the credential's expirationDate."""
+    `validUntil`, when given, is also the credential's expirationDate. `idempotency`: as for
+    `credential_issue` (through `credential_issue_idempotent`)."""
     if applicant.kind != Participant.Kind.APPLICANT:
         raise IssuanceRefused("a mandate is issued by an applicant", code="wrongIssuer")
     applicant_did = applicant.did.did
@@ -538,6 +541,7 @@ def credential_issue_mandate(
         actor=actor,
         now=timezone.now(),
         request=request,
+        idempotency=idempotency,
     )
 
 

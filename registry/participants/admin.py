@@ -1,6 +1,7 @@
 """Admin for participants: list, search and filter; creation through `participant_create` (so
 every participant gets its DID and key); "rotate key" and "deactivate DID" actions through the
-participant services (audited). Existing participants are read-only here."""
+participant services (audited). Existing participants are read-only here. For registry
+administrators (or users with the participant model permissions)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from django.utils.html import format_html
 
 from identity.admin_mixins import AddFormMixin, NoSaveOnChangeMixin
 from identity.errors import IdentityError
+from registry.trust.admin_mixins import RegistryAdminsMixin
 
 from .models import Participant
 from .services import (
@@ -68,7 +70,7 @@ class DeactivationFilter(admin.SimpleListFilter):
 
 
 @admin.register(Participant)
-class ParticipantAdmin(AddFormMixin, NoSaveOnChangeMixin, admin.ModelAdmin):
+class ParticipantAdmin(RegistryAdminsMixin, AddFormMixin, NoSaveOnChangeMixin, admin.ModelAdmin):
     list_display = ("display_name", "kind", "st3_code", "country", "did_link", "created_at")
     list_filter = ("kind", DeactivationFilter, "country")
     search_fields = ("display_name", "st3_code", "did__did")
@@ -80,6 +82,8 @@ class ParticipantAdmin(AddFormMixin, NoSaveOnChangeMixin, admin.ModelAdmin):
     )  # fmt: skip
     add_form = ParticipantCreationForm
     add_fields = ParticipantCreationForm.Meta.fields
+    # "change": the rotate and deactivate actions; no field is editable on a participant's page.
+    admin_role_rights = ("view", "add", "change")
 
     def has_delete_permission(self, request, obj=None) -> bool:
         # A DID is for life: deactivate it instead.

@@ -286,6 +286,8 @@ REST_FRAMEWORK = {
 TRUST_MAX_DEPTH = int(os.environ.get("TRUST_MAX_DEPTH", "1"))
 # Members of this group are registry administrators (as are superusers).
 REGISTRY_ADMIN_GROUP = os.environ.get("REGISTRY_ADMIN_GROUP", "registry-administrators")
+# Who may view identity's admin screens (DIDs, keys, documents) without model permissions.
+IDENTITY_ADMIN_ROLE = "registry.trust.roles.is_registry_admin"
 # Failed logins (admin and portal) allowed per client IP + username in LOGIN_THROTTLE_WINDOW
 # seconds before further attempts get 429 with Retry-After.
 LOGIN_THROTTLE_ATTEMPTS = int(os.environ.get("LOGIN_THROTTLE_ATTEMPTS", "5"))

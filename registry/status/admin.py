@@ -1,5 +1,6 @@
 """Admin for status lists: read-only views, and revoke / suspend / reinstate actions that go
-through `credential_status_change` (the same service as the API and the portal)."""
+through `credential_status_change` (the same service as the API and the portal). For registry
+administrators."""
 
 from __future__ import annotations
 
@@ -7,20 +8,21 @@ from django.contrib import admin, messages
 
 from identity.admin_mixins import ReadOnlyAdminMixin
 from identity.errors import IdentityError
+from registry.trust.admin_mixins import RegistryAdminsMixin
 
 from .models import StatusChange, StatusEntry, StatusList, StatusListVersion
 from .services import credential_status_change
 
 
 @admin.register(StatusList)
-class StatusListAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class StatusListAdmin(RegistryAdminsMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("public_id", "issuer", "purpose", "sequence", "size", "is_full", "created_at")
     list_filter = ("purpose", "is_full")
     search_fields = ("public_id", "issuer__did")
 
 
 @admin.register(StatusListVersion)
-class StatusListVersionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class StatusListVersionAdmin(RegistryAdminsMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = (
         "status_list",
         "version",
@@ -35,7 +37,7 @@ class StatusListVersionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(StatusChange)
-class StatusChangeAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class StatusChangeAdmin(RegistryAdminsMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("entry", "action", "from_state", "to_state", "actor", "at")
     list_filter = ("action",)
     search_fields = ("entry__credential_id", "actor")
@@ -67,15 +69,14 @@ def _change_action(action: str):
 
 
 @admin.register(StatusEntry)
-class StatusEntryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class StatusEntryAdmin(RegistryAdminsMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("credential_id", "status_list", "index", "purpose", "state", "updated_at")
     list_filter = ("state", "purpose")
     search_fields = ("credential_id",)
     actions = [_change_action("revoke"), _change_action("suspend"), _change_action("reinstate")]
-
-    def has_change_permission(self, request, obj=None):
-        # The actions need it; every field stays read-only (no form edits of state or index).
-        return request.user.is_superuser
+    # "change": the actions need it (registry administrators only; ReadOnlyAdminMixin refuses
+    # everyone else); every field stays read-only (no form edits of state or index).
+    admin_role_rights = ("view", "change")
 
     def get_readonly_fields(self, request, obj=None):
         return [f.name for f in self.model._meta.fields]

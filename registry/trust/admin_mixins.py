@@ -1,11 +1,12 @@
-"""Admin pieces for the screens that office administrators share with registry administrators
-(trust and API keys). Writes go through the services, which check the actor again."""
+"""Admin pieces for the registry's screens: `RegistryAdminsMixin` opens a screen to registry
+administrators; `OfficeAdminsMixin` to office administrators as well (trust and API keys).
+Writes go through the services, which check the actor again where the role matters."""
 
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError
 
-from identity.admin_mixins import ReadOnlyAdminMixin
+from identity.admin_mixins import AdminRoleMixin, ReadOnlyAdminMixin
 from registry.participants.models import Participant
 
 from .models import OfficeMembership
@@ -27,6 +28,15 @@ def selectable_offices(request):
 def refusal_text(exc: Exception) -> str:
     """A service's refusal as one line for an admin message."""
     return "; ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc)
+
+
+class RegistryAdminsMixin(AdminRoleMixin):
+    """Registry administrators (superusers, or members of REGISTRY_ADMIN_GROUP, who have no
+    Django model permissions) may do here what `admin_role_rights` lists; others keep Django's
+    permission checks (office administrators, staff without rights: none)."""
+
+    def admin_role(self, user) -> bool:
+        return is_registry_admin(user)
 
 
 class OfficeAdminsMixin(ReadOnlyAdminMixin):

@@ -732,6 +732,57 @@ def office_member_remove(*, actor, office: Participant, user, request=None) -> N
     )
 
 
+# ---------------------------------------------------------------------------------------------
+# Registry administrators: the REGISTRY_ADMIN_GROUP group (superusers are ones already)
+
+
+@transaction.atomic
+def registry_admin_appoint(*, actor, user, request=None) -> None:
+    """Make `user` a registry administrator: a member of REGISTRY_ADMIN_GROUP (created if
+    missing), and staff, since only staff may log into the admin where administrators work.
+    Accounts and groups are a superuser's business: only a superuser (or the system, e.g.
+    `manage.py registry_admin`) appoints."""
+    from django.contrib.auth.models import Group
+
+    _require_superuser(actor)
+    if not user.is_active:
+        raise ValidationError("this user account is inactive")
+    group, _ = Group.objects.get_or_create(name=settings.REGISTRY_ADMIN_GROUP)
+    user.groups.add(group)
+    if not user.is_staff:
+        user.is_staff = True
+        user.save(update_fields=["is_staff"])
+    audit_record(
+        actor=actor,
+        action="registry.admin_appoint",
+        target=f"user:{user.get_username()}",
+        request=request,
+    )
+
+
+@transaction.atomic
+def registry_admin_dismiss(*, actor, user, request=None) -> None:
+    """Take `user` out of REGISTRY_ADMIN_GROUP; the account leaves the admin too unless
+    something else keeps it there (office administrator, superuser, another group, a
+    permission). A superuser stays a registry administrator: that is its superuser status."""
+    _require_superuser(actor)
+    user.groups.remove(*user.groups.filter(name=settings.REGISTRY_ADMIN_GROUP))
+    _staff_drop_if_only_office_admin(user)
+    audit_record(
+        actor=actor,
+        action="registry.admin_dismiss",
+        target=f"user:{user.get_username()}",
+        request=request,
+    )
+
+
+def _require_superuser(actor) -> None:
+    from django.core.exceptions import PermissionDenied
+
+    if not is_system_actor(actor) and not (actor.is_active and actor.is_superuser):
+        raise PermissionDenied("Only a superuser may appoint or dismiss registry administrators.")
+
+
 @transaction.atomic
 def office_signing_key_rotate(*, actor, office: Participant, request=None):
     """Rotate the issuer's signing key (the DID engine's rotation): new credentials are signed

@@ -2,7 +2,9 @@
 
 Two matrices:
 - users (session login): anonymous, two applicants, an officer and an administrator of each of
-  two offices (EP, JP), and the registry administrator;
+  two offices (EP, JP), the registry administrator (a superuser), a registry administrator by
+  the group (appointed as `manage.py registry_admin add` does: no model permissions), and a
+  staff account with no role;
 - office API keys: none, EP with every scope, EP without the needed scope, JP, EP revoked,
   EP expired.
 
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -29,9 +32,14 @@ from rest_framework.test import APIClient
 
 from registry.api.models import ApiKey
 from registry.api.services import api_key_create, api_key_revoke
+from registry.participants.models import Participant
 from registry.participants.services import participant_create
 from registry.trust.models import IssuerAccreditation, OfficeMembership
-from registry.trust.services import accreditation_grant, office_member_add
+from registry.trust.services import (
+    accreditation_grant,
+    office_member_add,
+    registry_admin_appoint,
+)
 
 from .factories import UserFactory, office
 
@@ -48,6 +56,8 @@ USER_ROLES = [
     "jp_officer",
     "jp_admin",
     "registry_admin",
+    "group_admin",
+    "staff",
 ]
 KEY_ROLES = [
     "no_key",
@@ -84,6 +94,9 @@ class World:
         registry_admin = self.users["registry_admin"]
         registry_admin.is_superuser = registry_admin.is_staff = True
         registry_admin.save()
+        registry_admin_appoint(actor=None, user=self.users["group_admin"])
+        self.users["staff"].is_staff = True
+        self.users["staff"].save(update_fields=["is_staff"])
         self.applicants = {
             name: participant_create(
                 kind="applicant", display_name=name, country="FR", user=self.users[name]
@@ -180,8 +193,8 @@ def _keys(w):
     return sorted(ApiKey.objects.values_list("prefix", "revoked_at"))
 
 
-ADMINS_OF_EP = {"ep_admin", "registry_admin"}
-REGISTRY = {"registry_admin"}
+REGISTRY = {"registry_admin", "group_admin"}
+ADMINS_OF_EP = {"ep_admin"} | REGISTRY
 
 ROWS = [
     Row(
@@ -197,7 +210,7 @@ ROWS = [
     ),
     Row(
         "delegate under JP", "post", lambda w: "/trust/accreditations/grant",
-        {"jp_admin", "registry_admin"}, 201,
+        {"jp_admin"} | REGISTRY, 201,
         body=lambda w: {"entity_id": w.firm.did.did, "credential_types": [APPLICANT],
                         "parent": w.jp_root.pk},
         state=lambda w: IssuerAccreditation.objects.count(),
@@ -343,6 +356,13 @@ ADMIN_ROWS = [
         state=_keys,
     ),
     AdminRow(
+        # Office administrators may open the form (delegations); the service refuses a root.
+        "grant a root accreditation (admin form)",
+        lambda w: "/admin/trust/issueraccreditation/add/", REGISTRY,
+        data=lambda w: {"office": w.jp.pk, "credential_types": "IPMandateCredential"},
+        state=lambda w: IssuerAccreditation.objects.count(),
+    ),
+    AdminRow(
         "rotate EP's signing key (admin action)",
         lambda w: "/admin/trust/issuersigningkeys/", ADMINS_OF_EP,
         data=lambda w: {"action": "rotate_signing_key", "_selected_action": [w.ep.pk]},
@@ -472,7 +492,9 @@ def test_user_model_is_the_default():
 
 # ---------------------------------------------------------------------------------------------
 # Every other admin screen: registry administrators only (office administrators are staff, so
-# this also checks that no ModelAdmin lets them in by accident).
+# this also checks that no ModelAdmin lets them in by accident). Registry administrators by the
+# group have no Django model permissions: the screens let them in by their role. User accounts
+# and groups stay the superuser's.
 
 OWN_ADMIN_SCREENS = {
     "audit.auditevent",
@@ -493,18 +515,29 @@ def _other_admin_screens():
     )
 
 
+SUPERUSER_ONLY_SCREENS = {"auth.user", "auth.group"}
+
+
 @pytest.mark.parametrize("screen", _other_admin_screens())
 def test_other_admin_screens_are_for_registry_admins_only(world, screen):
+    from django.apps import apps
+
     path = "/admin/{}/{}/".format(*screen.split("."))
+    first = apps.get_model(screen).objects.order_by("pk").first()
     for role in USER_ROLES:
         client = Client()
         if role != "anonymous":
             client.force_login(world.users[role])
         response = client.get(path)
         context = f"{role} -> {path}"
-        if role == "registry_admin":
+        if role == "registry_admin" or (
+            role == "group_admin" and screen not in SUPERUSER_ONLY_SCREENS
+        ):
             assert response.status_code == 200, context
-        elif role in {"ep_admin", "jp_admin"}:  # staff without model permissions
+            if first is not None:  # and a row's own page
+                page = client.get(f"{path}{first.pk}/change/")
+                assert page.status_code == 200, f"{context}{first.pk}/change/"
+        elif role in {"ep_admin", "jp_admin", "staff", "group_admin"}:  # staff without rights
             assert response.status_code == 403, context
         else:
             assert response.status_code == 302, context
@@ -526,6 +559,25 @@ OTHER_ADMIN_ACTIONS = [
             "_selected_action": [_entry_of(w.ep_credential.credential_id)],
         },
         state=_status_of,
+    ),
+    AdminRow(
+        "issue a credential (credentials admin's form)",
+        lambda w: "/admin/credentials/issuedcredential/add/", REGISTRY,
+        data=lambda w: {
+            "issuing_participant": w.ep.pk,
+            "type": APPLICANT,
+            "subject": w.applicants["applicant_b"].did.did,
+            "claims": json.dumps(applicant_claims()),
+            "format": "ldp",
+            "idempotency_key": "matrix",
+        },
+        state=_issued_count,
+    ),
+    AdminRow(
+        "add a participant (participants admin's form)",
+        lambda w: "/admin/participants/participant/add/", REGISTRY,
+        data=lambda w: {"kind": "agent", "display_name": "Newcomer LLP", "country": "FR"},
+        state=lambda w: Participant.objects.count(),
     ),
 ]  # fmt: skip
 
