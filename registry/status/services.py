@@ -67,8 +67,15 @@ ENTRY_TYPE = "StatusList2021Entry"
 ANCHOR_KIND = "status-list"
 
 ACTIONS = ("revoke", "suspend", "reinstate")
-# Random probes before falling back to listing the free indexes of a nearly full list.
-_RANDOM_PROBES = 16
+# Random indexes are drawn several at a time and checked against the list in one query, so that
+# a claim (and, at issuance, the signature made before it) goes to an index that was free: drawn
+# blind, a half-full list wasted one signature per issuance and a 90% full one nine (issuance
+# 1.5x and 3-5x slower). The draws, in order, before listing every free index of a nearly full
+# list: 16 offer a free index below 85% full nine times in ten; 64, at 99% full, about half the
+# time.
+_CANDIDATE_DRAWS = (16, 64, 64, 64)
+# Claims tried per draw: others claiming the same free index at the same moment are rare.
+_CLAIMS_PER_DRAW = 4
 _rng = secrets.SystemRandom()
 
 
@@ -199,18 +206,47 @@ def _try_index(status_list: StatusList, index: int, credential_id: str) -> bool:
     return False
 
 
+_taken_sql: dict[tuple[str, int], str] = {}
+
+
+def _free_candidates(status_list: StatusList, draw: int) -> list[int]:
+    """`draw` distinct random indexes of the list, those not taken when read, in random order:
+    each is a uniformly random free index (herd privacy: an index must not tell when a
+    credential was issued). One query on the (list, index) unique index, its SQL the same for
+    every draw of this size, so that it is prepared once."""
+    count = min(draw, status_list.size)
+    candidates = _rng.sample(range(status_list.size), count)
+    sql = _taken_sql.get((connection.vendor, count))
+    if sql is None:
+        quote = connection.ops.quote_name
+        meta = StatusEntry._meta
+        index_column = quote(meta.get_field("index").column)
+        # Identifiers from the model's metadata, quoted by the backend; values are parameters.
+        sql = "SELECT {} FROM {} WHERE {} = %s AND {} IN ({})".format(  # noqa: S608
+            index_column,
+            quote(meta.db_table),
+            quote(meta.get_field("status_list").column),
+            index_column,
+            ", ".join(["%s"] * count),
+        )
+        _taken_sql[connection.vendor, count] = sql
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [status_list.pk, *candidates])
+        taken = {row[0] for row in cursor.fetchall()}
+    return [index for index in candidates if index not in taken]
+
+
 def _claim_random_index(status_list: StatusList, credential_id: str) -> int | None:
-    # Random indexes (herd privacy: an index must not tell when a credential was issued).
     # The unique constraint (list, index) settles races between processes; a collision retries.
-    for _ in range(_RANDOM_PROBES):
-        index = _rng.randrange(status_list.size)
-        if _try_index(status_list, index, credential_id):
-            return index
+    for draw in _CANDIDATE_DRAWS:
+        for index in _free_candidates(status_list, draw)[:_CLAIMS_PER_DRAW]:
+            if _try_index(status_list, index, credential_id):
+                return index
     # A nearly full list: pick among the indexes still free.
     used = set(StatusEntry.objects.filter(status_list=status_list).values_list("index", flat=True))
     free = [i for i in range(status_list.size) if i not in used]
     _rng.shuffle(free)
-    for index in free[:_RANDOM_PROBES]:
+    for index in free[:_CLAIMS_PER_DRAW]:
         if _try_index(status_list, index, credential_id):
             return index
     if not free:
@@ -266,15 +302,20 @@ class StatusSlot:
 
 
 def status_slot_propose(*, issuer_did: str | Did, purpose: str = "revocation") -> StatusSlot | None:
-    """A random index of the issuer's open list for `purpose`; reads only. None when the issuer
-    has no open list yet (the first allocation creates and publishes one: use
-    `status_entry_allocate`). The index may be taken by the time it is claimed."""
+    """A random free index of the issuer's open list for `purpose`; reads only. None when the
+    issuer has no open list yet (the first allocation creates and publishes one), or none of
+    the indexes drawn was free (a nearly full list): use `status_entry_allocate`. The index may
+    be taken by the time it is claimed."""
     _check_purpose(purpose)
     issuer = _issuer_did_row(issuer_did)
     status_list = _OPEN_LIST.first(issuer_id=issuer.pk, purpose=purpose)
     if status_list is None:
         return None
-    return StatusSlot(status_list=status_list, index=_rng.randrange(status_list.size))
+    for draw in _CANDIDATE_DRAWS[:2]:
+        free = _free_candidates(status_list, draw)
+        if free:
+            return StatusSlot(status_list=status_list, index=free[0])
+    return None
 
 
 def status_slot_claim(slot: StatusSlot, *, credential_id: str) -> bool:

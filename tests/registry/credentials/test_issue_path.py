@@ -23,32 +23,20 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.mark.parametrize("proof_format", ["ldp", "jwt"])
-def test_an_api_issuance_is_five_reads_then_three_inserts_in_one_transaction(
-    office, applicant, proof_format, monkeypatch
+def test_an_api_issuance_is_six_reads_then_three_inserts_in_one_transaction(
+    office, applicant, proof_format
 ):
     client = api_client(office)
     # The office's first issuance creates and publishes its status list (and stamps the key).
     assert issue(client, "IPApplicantCredential", applicant_claims(applicant)).status_code == 201
-    # The common case measured here: the drawn index is free. A draw of the index the first
-    # issuance holds (1 in 131,072) takes the retry path, tested below, with more statements.
-    ours = StatusEntry.objects.filter(status_list__issuer=office.did)
-    taken = set(ours.values_list("index", flat=True))
-    draw = status_services._rng.randrange
-
-    def free_index(n):
-        while (index := draw(n)) in taken:
-            pass
-        return index
-
-    monkeypatch.setattr(status_services._rng, "randrange", free_index)
     with CaptureQueriesContext(connection) as queries:
         response = issue(client, "IPApplicantCredential", applicant_claims(applicant), proof_format)
     assert response.status_code == 201, response.content
     sql = [q["sql"].split(" ", 1)[0].upper() for q in queries.captured_queries]
     # API key (with office and DID), accreditations, the subject (an active applicant?),
-    # signing key, open status list; then one transaction (a savepoint inside the test's own):
-    # status entry, credential, audit event.
-    assert sql == ["SELECT"] * 5 + ["SAVEPOINT", "INSERT", "INSERT", "INSERT", "RELEASE"]
+    # signing key, open status list, which of the drawn indexes are free; then one transaction
+    # (a savepoint inside the test's own): status entry, credential, audit event.
+    assert sql == ["SELECT"] * 6 + ["SAVEPOINT", "INSERT", "INSERT", "INSERT", "RELEASE"]
 
 
 def test_a_status_index_taken_after_it_was_drawn_is_drawn_again_and_signed_again(
@@ -60,8 +48,9 @@ def test_a_status_index_taken_after_it_was_drawn_is_drawn_again_and_signed_again
     ours = StatusEntry.objects.filter(status_list__issuer=office.did)
     taken = ours.get().index
     free = (taken + 1) % status_services.conf.list_size()
-    draws = iter([taken, free])
-    monkeypatch.setattr(status_services._rng, "randrange", lambda n: next(draws))
+    # The first draw read `taken` as free: another issuance claimed it after that read.
+    draws = iter([[taken], [free]])
+    monkeypatch.setattr(status_services, "_free_candidates", lambda status_list, n: next(draws))
 
     response = issue(client, "IPApplicantCredential", applicant_claims(applicant))
     assert response.status_code == 201, response.content
@@ -77,8 +66,8 @@ def test_a_status_index_taken_after_it_was_drawn_is_drawn_again_and_signed_again
 @override_settings(STATUS_LIST_SIZE=16)
 def test_issuance_fills_a_list_without_sharing_an_index_then_rolls_over(office, applicant):
     client = api_client(office)
-    # Drawn indexes collide more and more; past the tries, the index is allocated (and the
-    # credential signed) inside the transaction, and a full list rolls over to the next.
+    # Drawn indexes are more and more often taken; once no draw offers a free one, the index is
+    # allocated (and the credential signed) inside the transaction; a full list rolls over.
     for _ in range(20):
         response = issue(client, "IPApplicantCredential", applicant_claims(applicant), "jwt")
         assert response.status_code == 201, response.content
@@ -89,6 +78,29 @@ def test_issuance_fills_a_list_without_sharing_an_index_then_rolls_over(office, 
     )
     assert len(entries) == len(set(entries)) == 20
     assert len({list_id for list_id, _ in entries}) == 2
+
+
+@override_settings(STATUS_LIST_SIZE=64)
+def test_issuance_into_a_nearly_full_list_signs_once(office, applicant, monkeypatch):
+    client = api_client(office)
+    for _ in range(60):
+        response = issue(client, "IPApplicantCredential", applicant_claims(applicant), "jwt")
+        assert response.status_code == 201, response.content
+    signatures = []
+    sign = didkit_adapter.issue_credential
+
+    def counted(*args, **kwargs):
+        signatures.append(1)
+        return sign(*args, **kwargs)
+
+    monkeypatch.setattr(didkit_adapter, "issue_credential", counted)
+    # 60 of 64 indexes taken: a blind draw is taken 15 times in 16, and each one taken cost a
+    # signature made for nothing. The draw is checked against the list before signing.
+    for _ in range(3):
+        response = issue(client, "IPApplicantCredential", applicant_claims(applicant))
+        assert response.status_code == 201, response.content
+    assert len(signatures) == 3
+    assert StatusEntry.objects.filter(status_list__issuer=office.did).count() == 63
 
 
 def test_rotation_and_suspension_take_effect_on_the_next_issuance(office, applicant):

@@ -28,6 +28,7 @@ from registry.status.services import (
     status_entry_allocate,
     status_list_publish,
     status_outbox_sweep,
+    status_slot_propose,
 )
 
 pytestmark = pytest.mark.django_db
@@ -110,6 +111,25 @@ def test_a_full_list_rolls_over_to_a_new_one_and_never_reuses_an_index(office):
     pairs = {(s["statusListCredential"], s["statusListIndex"]) for s in statuses}
     assert len(pairs) == 40
     assert StatusEntry.objects.filter(status_list=lists[0]).count() == 16
+
+
+@override_settings(STATUS_LIST_SIZE=64)
+def test_a_proposed_slot_is_an_index_still_free_even_in_a_nearly_full_list(office):
+    for i in range(63):
+        status_entry_allocate(issuer_did=office.did.did, credential_id=f"urn:nearly:{i}")
+    status_list = StatusList.objects.get()
+    taken = set(StatusEntry.objects.values_list("index", flat=True))
+    (free,) = set(range(64)) - taken
+    # Drawn blind, 63 proposals in 64 would be taken, and each cost issuance a signature.
+    proposals = {status_slot_propose(issuer_did=office.did.did).index for _ in range(10)}
+    assert proposals == {free}
+    status_entry_allocate(issuer_did=office.did.did, credential_id="urn:nearly:last")
+    assert StatusEntry.objects.get(credential_id="urn:nearly:last").index == free
+    assert status_slot_propose(issuer_did=office.did.did) is None  # full: nothing to propose
+    status_list.refresh_from_db()
+    assert not status_list.is_full  # marked full by the next allocation, which rolls over
+    status_entry_allocate(issuer_did=office.did.did, credential_id="urn:next")
+    assert StatusList.objects.filter(is_full=True).get() == status_list
 
 
 def test_allocation_refuses_bad_input_and_changes_nothing(office):
