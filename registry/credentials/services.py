@@ -27,7 +27,7 @@ from identity.services import did_signing_key, registry_did_ensure
 from registry.audit.services import audit_record
 from registry.participants.models import Participant
 from registry.participants.st3 import st3_code_known
-from registry.participants.text import text_problem
+from registry.participants.text import nfc, text_problem
 
 from .context import CREDENTIAL_TYPES, credential_contexts
 from .errors import CredentialRequestInvalid, IdempotencyKeyReused, IssuanceRefused
@@ -242,6 +242,7 @@ def _build_and_sign(
         raise CredentialRequestInvalid(f"proofFormat must be one of {', '.join(PROOF_FORMATS)}")
     if not isinstance(claims, dict):
         raise CredentialRequestInvalid("credentialSubject must be a JSON object")
+    claims = nfc(claims)  # what is signed is in NFC, whatever the caller's keyboard sent
     if "id" in claims and claims["id"] != subject_did:
         raise CredentialRequestInvalid("credentialSubject.id does not match the subject DID")
     if expiration_date is not None:

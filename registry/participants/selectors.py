@@ -14,6 +14,7 @@ from identity.dids import registry_did
 from identity.models import Did
 
 from .models import Participant
+from .text import nfc
 
 PUBLIC_KINDS = (Participant.Kind.OFFICE, Participant.Kind.AGENT)
 MAX_DID_LENGTH = Did._meta.get_field("did").max_length
@@ -25,7 +26,7 @@ def participant_directory_list(*, kind: str | None = None, q: str | None = None)
     qs = Participant.objects.select_related("did").filter(kind__in=PUBLIC_KINDS)
     if kind:
         qs = qs.filter(kind=kind)
-    q = (q or "").strip()
+    q = nfc((q or "").strip())  # names are stored in NFC (participants.text.nfc)
     if q:
         qs = qs.filter(Q(display_name__icontains=q) | Q(st3_code__iexact=q))
     return qs.order_by("kind", "display_name", "pk")

@@ -14,7 +14,7 @@ from registry.audit.services import audit_record
 
 from .models import Participant
 from .st3 import st3_code_known
-from .text import text_problem
+from .text import nfc, text_problem
 
 ST3_PATTERN = re.compile(r"^[A-Z]{2}$")
 
@@ -37,7 +37,7 @@ def _clean_st3(value: str | None, field: str) -> str:
 def _clean_name(value: str | None, field: str) -> str:
     if value is not None and not isinstance(value, str):
         raise ParticipantError(f"{field} must be text")
-    name = (value or "").strip()
+    name = nfc((value or "").strip())
     if not name or len(name) > 200:
         raise ParticipantError(f"{field} must be 1 to 200 characters")
     problem = text_problem(name)

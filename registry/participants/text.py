@@ -25,3 +25,17 @@ def text_problem(text: str, *, multiline: bool = False) -> str:
         if char in _BIDI_CONTROLS:
             return f"contains the bidirectional control U+{ord(char):04X}"
     return ""
+
+
+def nfc(value):
+    """`value` with every string in it (dict values and list items, not keys) in Unicode
+    Normalization Form C, as the W3C character model asks of content: "Müller" typed as u and a
+    combining diaeresis (macOS input, some PDFs) and as one ü are then the same name, in the
+    directory and in what is signed."""
+    if isinstance(value, str):
+        return unicodedata.normalize("NFC", value)
+    if isinstance(value, dict):
+        return {key: nfc(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [nfc(item) for item in value]
+    return value

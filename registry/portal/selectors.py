@@ -7,6 +7,7 @@ from django.db.models import Q, QuerySet
 from django.http import Http404
 
 from registry.participants.models import Participant
+from registry.participants.text import nfc
 
 from .models import REQUESTABLE_TYPE_BY_KIND, CredentialRequest, MandateGrant
 
@@ -126,7 +127,7 @@ def credentials_issued_by(office: Participant, *, q: str = "", state: str = ""):
     q = q.strip()
     if q:
         credential_id = q.lower() if q.lower().startswith("urn:uuid:") else f"urn:uuid:{q.lower()}"
-        named = Participant.objects.filter(display_name__icontains=q).values("did__did")
+        named = Participant.objects.filter(display_name__icontains=nfc(q)).values("did__did")
         issued = issued.filter(
             Q(credential_id=credential_id) | Q(subject_did=q) | Q(subject_did__in=named)
         )
@@ -179,16 +180,16 @@ def offices() -> QuerySet[Participant]:
 
 
 def office_search(query: str) -> QuerySet[Participant]:
-    """Offices by ST.3 code (exact) or name (contains)."""
-    query = (query or "").strip()
+    """Offices by ST.3 code (exact) or name (contains; names are stored in NFC)."""
+    query = nfc((query or "").strip())
     if not query:
         return offices()
     return offices().filter(Q(st3_code__iexact=query) | Q(display_name__icontains=query))
 
 
 def agent_search(query: str) -> QuerySet[Participant]:
-    """Agents by DID (exact) or name (contains)."""
-    query = (query or "").strip()
+    """Agents by DID (exact) or name (contains; names are stored in NFC)."""
+    query = nfc((query or "").strip())
     agents = Participant.objects.filter(kind=Participant.Kind.AGENT).select_related("did")
     if not query:
         return agents.none()

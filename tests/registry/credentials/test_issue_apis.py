@@ -313,3 +313,25 @@ def test_a_credential_never_predates_the_key_that_signs_it(office, applicant):
     assert issued.issued_at == key.activated_at.replace(microsecond=0)
     report = credential_verify(issued.document)
     assert report.verified, report.as_dict()["problemDetails"]
+
+
+@pytest.mark.parametrize("proof_format", ["ldp", "jwt"])
+def test_claims_are_signed_in_unicode_nfc_whatever_the_caller_sent(
+    issuer_client, applicant, proof_format
+):
+    claims = applicant_claims(applicant)
+    claims["name"] = "Mu\u0308ller Erfindungen GmbH"  # u + combining diaeresis
+    claims["address"] = "Hauptstra\u00dfe 1, Mu\u0308nchen"
+    response = issue(issuer_client, "IPApplicantCredential", claims, proof_format)
+    assert response.status_code == 201, response.content
+    document = response.json()["verifiableCredential"]
+    record = IssuedCredential.objects.get(credential_type="IPApplicantCredential")
+    assert record.document == document
+    if proof_format == "jwt":
+        document = parse_jwt(document).payload["vc"]
+    subject = document["credentialSubject"]
+    assert subject["name"] == "M\u00fcller Erfindungen GmbH"
+    assert subject["address"] == "Hauptstra\u00dfe 1, M\u00fcnchen"
+    from registry.credentials.verification import credential_verify
+
+    assert credential_verify(response.json()["verifiableCredential"]).verified

@@ -269,3 +269,12 @@ def test_detail_is_one_query(client, directory, django_assert_num_queries):
     with django_assert_num_queries(1):
         response = client.get(DETAIL.format(did=directory["ep"].did.did))
     assert response.status_code == 200
+
+
+def test_a_name_searched_decomposed_finds_it_as_stored(client):
+    agent = participant_create(
+        kind="agent", display_name="Cabinet M\u00fcller & Associ\u00e9s", country="FR"
+    )
+    response = client.get(LIST, {"q": "Mu\u0308ller & Associe\u0301s"})  # macOS-typed
+    assert response.status_code == 200
+    assert [e["did"] for e in response.json()["results"]] == [agent.did.did]

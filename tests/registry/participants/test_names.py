@@ -33,3 +33,14 @@ def test_names_that_would_display_as_something_else_are_refused(name, problem):
 def test_right_to_left_and_accented_names_are_accepted():
     for name in ("شركة الابتكار\u200f", "Société Générale d’Inventions", "株式会社発明"):
         assert participant_create(kind="applicant", display_name=name, country="FR")
+
+
+def test_a_name_typed_decomposed_is_stored_composed_and_found_as_typed_either_way():
+    decomposed = "Mu\u0308ller Erfindungen GmbH"  # u + combining diaeresis (macOS input)
+    composed = "M\u00fcller Erfindungen GmbH"
+    participant = participant_create(kind="applicant", display_name=decomposed, country="DE")
+    participant.refresh_from_db()
+    assert participant.display_name == composed
+    office = office_upsert(st3_code="DE", name="Deutsches Patent- und Markenamt (Mu\u0308nchen)")[0]
+    assert office.display_name == "Deutsches Patent- und Markenamt (M\u00fcnchen)"
+    assert Participant.objects.filter(display_name=composed).count() == 1
