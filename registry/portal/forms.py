@@ -3,9 +3,13 @@ services, which the views call with the cleaned data."""
 
 from __future__ import annotations
 
+import secrets
+
 from django import forms
+from django.conf import settings
 from django.contrib.auth import password_validation
 from django.contrib.auth.forms import AuthenticationForm
+from django.core import signing
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -16,6 +20,52 @@ from .models import MandateGrant
 from .services import PortalError, parse_application_numbers, st3_country_problem
 
 MAX_DOCUMENT_BYTES = 256 * 1024
+FORM_KEY_SALT = "registry.portal.form-key"
+
+
+def new_form_key() -> str:
+    """A one-time key for one rendering of a form (Django calls it each time it renders one):
+    random, signed and dated, so that an altered or stale key is refused."""
+    return signing.TimestampSigner(salt=FORM_KEY_SALT).sign(f"portal-{secrets.token_urlsafe(24)}")
+
+
+class OneTimeKeyForm(forms.Form):
+    """A form whose every rendering carries its own key (a hidden field): the service that
+    handles it does its work once per key, so that submitting the same page twice (a double
+    click, the browser sending it again) does it once. The key is the `Idempotency-Key` of the
+    credential service, or of the row the form creates."""
+
+    form_key = forms.CharField(widget=forms.HiddenInput, initial=new_form_key, max_length=255)
+
+    def clean_form_key(self):
+        try:
+            # Past the credential service's memory of keys, a key would issue anew: refuse it.
+            signing.TimestampSigner(salt=FORM_KEY_SALT).unsign(
+                self.cleaned_data["form_key"],
+                max_age=settings.IDEMPOTENCY_KEY_RETENTION_HOURS * 3600,
+            )
+        except signing.BadSignature:  # altered, or too old (SignatureExpired is one)
+            raise forms.ValidationError("invalid") from None
+        return self.cleaned_data["form_key"]
+
+    def clean(self):
+        data = super().clean()
+        if "form_key" in self.errors:
+            # A page rendered before forms had keys, altered, or left open too long: nothing is
+            # done, and the form comes back with a new key (the hidden field's own error would
+            # not show).
+            self.renew_key()
+            raise forms.ValidationError(
+                _(
+                    "This form has expired or was altered: nothing was done. Check it and send it again."
+                )
+            )
+        return data
+
+    def renew_key(self) -> None:
+        """Render the form again with a new key (a bound form would show the one sent)."""
+        self.data = self.data.copy()
+        self.data[self.add_prefix("form_key")] = new_form_key()
 
 
 def _st3_country(code: str) -> str:
@@ -127,7 +177,7 @@ class OfficeField(forms.CharField):
         return matches[0]
 
 
-class ApplicantCredentialRequestForm(forms.Form):
+class ApplicantCredentialRequestForm(OneTimeKeyForm):
     office = OfficeField()
     name = forms.CharField(label=_("Full legal name"), max_length=300)
     person_type = forms.ChoiceField(
@@ -174,7 +224,7 @@ class ApplicantCredentialRequestForm(forms.Form):
         }
 
 
-class RepresentativeCredentialRequestForm(forms.Form):
+class RepresentativeCredentialRequestForm(OneTimeKeyForm):
     office = OfficeField()
     registration_number = forms.CharField(
         label=_("Registration number"),
@@ -230,7 +280,7 @@ class StatusChangeForm(forms.Form):
     )
 
 
-class MandateForm(forms.Form):
+class MandateForm(OneTimeKeyForm):
     agent = forms.CharField(
         label=_("Agent"),
         max_length=2048,

@@ -57,11 +57,21 @@ class CredentialRequest(models.Model):
     # changes from the portal apply to both.
     ldp_credential_id = models.CharField(max_length=255, blank=True)
     jwt_credential_id = models.CharField(max_length=255, blank=True)
+    # The one-time key of the request form that made it: sending that form again gives this
+    # request back instead of filing another. Empty for requests made otherwise.
+    idempotency_key = models.CharField(max_length=255, blank=True, default="")
 
     class Meta:
         ordering = ["-created_at", "-pk"]
         indexes = [
             models.Index(fields=["office", "state"], name="portal_request_queue"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["requester", "idempotency_key"],
+                condition=~models.Q(idempotency_key=""),
+                name="portal_request_one_per_form_key",
+            ),
         ]
 
     def __str__(self) -> str:

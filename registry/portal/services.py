@@ -48,6 +48,34 @@ class PortalError(Exception):
     """A refused portal action; the message is shown to the user as is (translated)."""
 
 
+class FormAlreadySubmitted(PortalError):
+    """This rendering of a form was submitted before and did its work, and now comes back with
+    other values: doing more is a new decision, which takes a new rendering (a new key)."""
+
+
+class RequestAlreadyDecided(PortalError):
+    """The request was decided (or withdrawn) already: a repeated decision does nothing."""
+
+    def __init__(self, state: str):
+        self.state = state
+        super().__init__(
+            {
+                CredentialRequest.State.APPROVED: _("This request was already approved."),
+                CredentialRequest.State.REJECTED: _("This request was already rejected."),
+                CredentialRequest.State.WITHDRAWN: _("This request was already withdrawn."),
+            }.get(state, _("This request has already been decided."))
+        )
+
+
+@dataclass(frozen=True)
+class Submitted:
+    """What a form's submission gave: the request or mandate, and whether an earlier submission
+    of the same rendered form (the same key) had made it, in which case nothing new was done."""
+
+    record: CredentialRequest | MandateGrant
+    replayed: bool
+
+
 def st3_country_problem(code: str) -> str:
     """Why `code` (upper case) cannot be a country, translated; "" if it is a WIPO ST.3 code."""
     if not ST3_PATTERN.match(code):
@@ -279,15 +307,44 @@ def _clean_claims(credential_type: str, office: Participant, claims: dict) -> di
 
 @transaction.atomic
 def credential_request_create(
-    *, requester: Participant, office: Participant, claims: dict, actor=None
-) -> CredentialRequest:
-    """An applicant asks for an IPApplicantCredential, an agent for an IPRepresentativeCredential."""
+    *,
+    requester: Participant,
+    office: Participant,
+    claims: dict,
+    actor=None,
+    idempotency_key: str = "",
+) -> Submitted:
+    """An applicant asks for an IPApplicantCredential, an agent for an IPRepresentativeCredential.
+
+    With `idempotency_key` (the request form's one-time key), a request already made with that
+    key is given back (`replayed`) instead of filing another; with other values,
+    FormAlreadySubmitted."""
     credential_type = REQUESTABLE_TYPE_BY_KIND.get(requester.kind)
     if credential_type is None:
         raise PortalError(_("Only applicants and agents can request credentials."))
     if office.kind != Participant.Kind.OFFICE:
         raise PortalError(_("Choose an IP office."))
     clean = _clean_claims(credential_type, office, claims)
+    # One requester's submissions in turn: two at once (a double click) would both find no
+    # earlier request below, and both file one.
+    Participant.objects.select_for_update().filter(pk=requester.pk).exists()
+    if idempotency_key:
+        earlier = CredentialRequest.objects.filter(
+            requester=requester, idempotency_key=idempotency_key
+        ).first()
+        if earlier is not None:
+            if (earlier.office_id, earlier.credential_type, earlier.claims) != (
+                office.pk,
+                credential_type,
+                clean,
+            ):
+                raise FormAlreadySubmitted(
+                    _(
+                        "This form was already sent and made a request; nothing more was sent. "
+                        "Send it again to make another request with these values."
+                    )
+                )
+            return Submitted(earlier, replayed=True)
     if CredentialRequest.objects.filter(
         requester=requester,
         office=office,
@@ -301,6 +358,7 @@ def credential_request_create(
         credential_type=credential_type,
         claims=clean,
         created_at=timezone.now(),
+        idempotency_key=idempotency_key,
     )
     _audit(
         actor=actor,
@@ -308,7 +366,7 @@ def credential_request_create(
         target=f"credential-request:{request.pk}",
         data={"office": office.st3_code, "type": credential_type},
     )
-    return request
+    return Submitted(request, replayed=False)
 
 
 def _lock_pending_for_officer(*, request_id: int, officer) -> CredentialRequest:
@@ -321,7 +379,7 @@ def _lock_pending_for_officer(*, request_id: int, officer) -> CredentialRequest:
     if request is None or not officer_can_act_for(officer, request.office):
         raise PortalError(_("No such request in your office's queue."))
     if request.state != CredentialRequest.State.PENDING:
-        raise PortalError(_("This request has already been decided."))
+        raise RequestAlreadyDecided(request.state)
     # Four eyes: an officer who is also the requester (an office admin can make any user an
     # officer) does not decide their own request.
     if request.requester.user_id is not None and request.requester.user_id == officer.pk:
@@ -415,7 +473,7 @@ def credential_request_withdraw(*, request_id: int, requester: Participant) -> C
     if request is None:
         raise PortalError(_("No such request."))
     if request.state != CredentialRequest.State.PENDING:
-        raise PortalError(_("This request has already been decided."))
+        raise RequestAlreadyDecided(request.state)
     request.state = CredentialRequest.State.WITHDRAWN
     request.decided_at = timezone.now()
     request.save(update_fields=["state", "decided_at"])
@@ -492,10 +550,21 @@ def mandate_grant(
     right_type: str,
     application_numbers: list[str],
     valid_until: dt.date,
+    idempotency_key: str,
     actor=None,
-) -> MandateGrant:
-    """Issue an IPMandateCredential signed with the applicant's own key (H3's service)."""
-    from registry.credentials.services import credential_issue_mandate
+) -> Submitted:
+    """Issue an IPMandateCredential signed with the applicant's own key (H3's service).
+
+    `idempotency_key` is the mandate form's one-time key, used as the credential's
+    Idempotency-Key (`credential_issue_idempotent`): the same form submitted again gives back
+    the mandate it granted (`replayed`) and signs nothing; with other values,
+    FormAlreadySubmitted."""
+    from registry.credentials.errors import IdempotencyKeyReused
+    from registry.credentials.services import (
+        MANDATE_TYPE,
+        credential_issue_idempotent,
+        issue_request_sha256,
+    )
 
     if applicant.kind != Participant.Kind.APPLICANT:
         raise PortalError(_("Only applicants grant mandates."))
@@ -512,18 +581,42 @@ def mandate_grant(
     if application_numbers:
         claims["applicationNumbers"] = application_numbers
     claims["validUntil"] = until.isoformat().replace("+00:00", "Z")
+    claims["agent"] = agent.did.did
     try:
-        issued = credential_issue_mandate(
-            applicant=applicant,
-            agent_did=agent.did.did,
+        issuance = credential_issue_idempotent(
+            issuer=applicant,
+            idempotency_key=idempotency_key,
+            # What makes two submits of the form "the same mandate" for its key.
+            request_sha256=issue_request_sha256(
+                {"type": MANDATE_TYPE, "issuer": applicant.did.did, "claims": claims}
+            ),
+            credential_type=MANDATE_TYPE,
+            subject_did=applicant.did.did,
             claims=claims,
+            proof_format="ldp",
             expiration_date=until,
             actor=actor,
         )
+    except IdempotencyKeyReused:
+        raise FormAlreadySubmitted(
+            _(
+                "This form was already sent and granted a mandate; nothing more was signed. "
+                "Send it again to grant another mandate with these values."
+            )
+        ) from None
     except Exception as exc:
         raise PortalError(
             _("The mandate could not be issued: %(reason)s") % {"reason": _error_text(exc)}
         ) from None
+    issued = issuance.credential
+    if issuance.replayed:
+        # Recorded with the credential, in the same transaction, by the first submission.
+        earlier = MandateGrant.objects.filter(
+            applicant=applicant, credential_id=issued.credential_id
+        ).first()
+        if earlier is None:  # the key issued a credential outside the portal: not a mandate here
+            raise FormAlreadySubmitted(_("This form was already sent: load it again."))
+        return Submitted(earlier, replayed=True)
     grant = MandateGrant.objects.create(
         applicant=applicant,
         agent=agent,
@@ -540,7 +633,7 @@ def mandate_grant(
         target=f"mandate:{grant.pk}",
         data={"agent": agent.did.did, "credential": issued.credential_id},
     )
-    return grant
+    return Submitted(grant, replayed=False)
 
 
 @transaction.atomic

@@ -229,17 +229,26 @@ def request_new(request, participant):
     form = form_class(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
-            created = services.credential_request_create(
+            submitted = services.credential_request_create(
                 requester=participant,
                 office=form.cleaned_data["office"],
                 claims=form.claims(),
                 actor=request.user,
+                idempotency_key=form.cleaned_data["form_key"],
             )
+        except services.FormAlreadySubmitted as exc:
+            form.renew_key()
+            form.add_error(None, str(exc))
         except services.PortalError as exc:
             form.add_error(None, str(exc))
         else:
-            messages.success(request, _("Your request was sent to the office."))
-            return redirect("portal:request-detail", pk=created.pk)
+            if submitted.replayed:
+                messages.info(
+                    request, _("This form was already sent: here is your request, sent once.")
+                )
+            else:
+                messages.success(request, _("Your request was sent to the office."))
+            return redirect("portal:request-detail", pk=submitted.record.pk)
     credential_type = (
         APPLICANT_CREDENTIAL
         if form_class is ApplicantCredentialRequestForm
@@ -264,6 +273,8 @@ def request_withdraw(request, participant, pk):
     selectors.request_for_requester(request.user, pk)
     try:
         services.credential_request_withdraw(request_id=pk, requester=participant)
+    except services.RequestAlreadyDecided as exc:
+        messages.info(request, str(exc))
     except services.PortalError as exc:
         messages.error(request, str(exc))
     else:
@@ -379,6 +390,11 @@ def office_request_detail(request, pk):
                 )
                 messages.success(request, _("Rejected: the requester sees your reason."))
                 return redirect("portal:office-queue", st3=credential_request.office.st3_code)
+        except services.RequestAlreadyDecided as exc:
+            # Sent twice (a double click, the browser sending it again), or decided by another
+            # officer meanwhile: nothing more was done, and the page shows the decision.
+            messages.info(request, str(exc))
+            return redirect("portal:office-request", pk=pk)
         except services.PortalError as exc:
             messages.error(request, str(exc))
         credential_request.refresh_from_db()
@@ -479,19 +495,30 @@ def mandate_new(request, participant):
     if request.method == "POST" and form.is_valid():
         d = form.cleaned_data
         try:
-            services.mandate_grant(
+            submitted = services.mandate_grant(
                 applicant=participant,
                 agent=d["agent"],
                 office=d["office"],
                 right_type=d["right_type"],
                 application_numbers=d["application_numbers"],
                 valid_until=d["valid_until"],
+                idempotency_key=d["form_key"],
                 actor=request.user,
             )
+        except services.FormAlreadySubmitted as exc:
+            form.renew_key()
+            form.add_error(None, str(exc))
         except services.PortalError as exc:
             form.add_error(None, str(exc))
         else:
-            messages.success(request, _("The mandate was granted."))
+            if submitted.replayed:
+                messages.info(
+                    request,
+                    _("This form was already sent: the mandate to %(agent)s was granted once.")
+                    % {"agent": submitted.record.agent.display_name},
+                )
+            else:
+                messages.success(request, _("The mandate was granted."))
             return redirect("portal:mandates")
     agents = selectors.agent_search_all()
     return render(

@@ -8,6 +8,7 @@ from registry.credentials.models import IssuedCredential
 from registry.portal.models import CredentialRequest
 
 from . import factories
+from .pages import form_key
 
 pytestmark = pytest.mark.django_db
 
@@ -23,6 +24,7 @@ def approved(client, alice, ep, ep_officer, django_capture_on_commit_callbacks):
             "person_type": "legal",
             "country": "FR",
             "address": "Paris",
+            "form_key": form_key(client, reverse("portal:request-new")),
         },
     )
     req = CredentialRequest.objects.get()
@@ -102,7 +104,14 @@ def test_officer_cannot_decide_another_office_request(client, alice, us_officer,
     client.force_login(alice.user)
     client.post(
         reverse("portal:request-new"),
-        {"office": "EP", "name": "Alice", "person_type": "legal", "country": "FR", "address": "x"},
+        {
+            "office": "EP",
+            "name": "Alice",
+            "person_type": "legal",
+            "country": "FR",
+            "address": "x",
+            "form_key": form_key(client, reverse("portal:request-new")),
+        },
     )
     req = CredentialRequest.objects.get()
     client.force_login(us_officer)

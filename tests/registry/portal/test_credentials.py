@@ -5,6 +5,7 @@ and the API's verifier sees them."""
 import json
 
 import pytest
+from django.db import connection
 from django.urls import reverse
 
 from registry.credentials.models import IssuedCredential
@@ -13,6 +14,7 @@ from registry.portal.models import CredentialRequest
 from registry.trust.models import OfficeMembership
 
 from . import factories
+from .pages import form_key, form_key_in, post_at_once
 
 pytestmark = pytest.mark.django_db
 
@@ -29,7 +31,8 @@ APPLICANT_FORM = {
 
 def _request(client, participant, **data):
     client.force_login(participant.user)
-    return client.post(reverse("portal:request-new"), {**APPLICANT_FORM, **data})
+    url = reverse("portal:request-new")
+    return client.post(url, {**APPLICANT_FORM, "form_key": form_key(client, url), **data})
 
 
 def _approve(client, officer, request_pk, capture):
@@ -170,9 +173,15 @@ def test_suspendable_credential_is_suspended_and_reinstated_and_others_refuse(
 
     def request(number):
         client.force_login(carol.user)
+        url = reverse("portal:request-new")
         client.post(
-            reverse("portal:request-new"),
-            {"office": "EP", "registration_number": number, "field": "patents"},
+            url,
+            {
+                "office": "EP",
+                "registration_number": number,
+                "field": "patents",
+                "form_key": form_key(client, url),
+            },
         )
         return CredentialRequest.objects.order_by("-pk").first()
 
@@ -377,3 +386,107 @@ def test_expired_credential_shows_expired(client, alice, ep):
     client.force_login(alice.user)
     page = client.get(reverse("portal:credential-detail", args=[issued.credential_id])).content
     assert b'id="credential-state">expired' in page
+
+
+def test_the_same_request_form_sent_twice_files_one_request(client, alice, ep):
+    client.force_login(alice.user)
+    url = reverse("portal:request-new")
+    data = {**APPLICANT_FORM, "form_key": form_key(client, url)}
+    assert client.post(url, data).status_code == 302
+    req = CredentialRequest.objects.get()
+    # A double click, or the browser sending the page again: the same rendering, the same key.
+    again = client.post(url, data, follow=True)
+    assert CredentialRequest.objects.count() == 1
+    assert again.redirect_chain[-1][0] == reverse("portal:request-detail", args=[req.pk])
+    assert "This form was already sent: here is your request, sent once." in again.content.decode()
+
+
+def test_a_request_form_changed_and_sent_again_asks_before_filing_another(client, alice, ep, us):
+    client.force_login(alice.user)
+    url = reverse("portal:request-new")
+    key = form_key(client, url)
+    client.post(url, {**APPLICANT_FORM, "form_key": key})
+    changed = client.post(url, {**APPLICANT_FORM, "office": "US", "form_key": key})
+    assert changed.status_code == 200
+    assert "This form was already sent and made a request" in changed.content.decode()
+    assert CredentialRequest.objects.count() == 1
+    new_key = form_key_in(changed)
+    assert new_key != key
+    assert (
+        client.post(url, {**APPLICANT_FORM, "office": "US", "form_key": new_key}).status_code == 302
+    )
+    assert set(CredentialRequest.objects.values_list("office__st3_code", flat=True)) == {"EP", "US"}
+
+
+def test_a_request_form_without_a_valid_key_files_nothing_and_comes_back_with_one(
+    client, alice, ep
+):
+    client.force_login(alice.user)
+    url = reverse("portal:request-new")
+    response = client.post(url, {**APPLICANT_FORM, "form_key": "portal-made-up"})
+    assert response.status_code == 200
+    assert "This form has expired or was altered: nothing was done." in response.content.decode()
+    assert not CredentialRequest.objects.exists()
+    fresh = client.post(url, {**APPLICANT_FORM, "form_key": form_key_in(response)})
+    assert fresh.status_code == 302
+    assert CredentialRequest.objects.count() == 1
+
+
+def test_approving_twice_issues_once_and_says_it_was_approved(
+    client, alice, ep, ep_officer, django_capture_on_commit_callbacks
+):
+    from registry.audit.models import AuditEvent
+
+    _request(client, alice)
+    req = CredentialRequest.objects.get()
+    _approve(client, ep_officer, req.pk, django_capture_on_commit_callbacks)
+    issued = IssuedCredential.objects.filter(subject_did=alice.did.did).count()
+    assert issued == 2  # JSON-LD and VC-JWT
+    with django_capture_on_commit_callbacks(execute=True):
+        again = client.post(
+            reverse("portal:office-request", args=[req.pk]), {"action": "approve"}, follow=True
+        )
+    assert IssuedCredential.objects.filter(subject_did=alice.did.did).count() == 2
+    assert AuditEvent.objects.filter(action="portal.credential-request.approve").count() == 1
+    assert again.redirect_chain[-1][0] == reverse("portal:office-request", args=[req.pk])
+    page = again.content.decode()
+    assert "This request was already approved." in page
+    assert "See the issued credential" in page
+
+
+def test_rejecting_twice_says_it_was_rejected(client, alice, ep, ep_officer):
+    _request(client, alice)
+    req = CredentialRequest.objects.get()
+    client.force_login(ep_officer)
+    url = reverse("portal:office-request", args=[req.pk])
+    data = {"action": "reject", "reason": "Address missing"}
+    assert client.post(url, data).status_code == 302
+    again = client.post(url, data, follow=True)
+    assert "This request was already rejected." in again.content.decode()
+    req.refresh_from_db()
+    assert (req.state, req.rejection_reason) == ("rejected", "Address missing")
+
+
+def test_withdrawing_twice_says_it_was_withdrawn(client, alice, ep):
+    _request(client, alice)
+    req = CredentialRequest.objects.get()
+    url = reverse("portal:request-withdraw", args=[req.pk])
+    client.post(url)
+    again = client.post(url, follow=True)
+    page = again.content.decode()
+    assert "This request was already withdrawn." in page
+    assert "has already been decided" not in page
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="needs a database shared between threads (the test SQLite is in memory)",
+)
+def test_a_double_click_on_the_request_form_files_one_request(client, alice, ep):
+    client.force_login(alice.user)
+    url = reverse("portal:request-new")
+    data = {**APPLICANT_FORM, "form_key": form_key(client, url)}
+    responses = post_at_once(alice.user, url, data, times=4)
+    assert [r.status_code for r in responses] == [302] * 4
+    assert CredentialRequest.objects.count() == 1

@@ -103,7 +103,7 @@ def _requests(ep, count: int, *, name: str = "Applicant") -> list:
             ),
             office=ep,
             claims=claims,
-        )
+        ).record
         for i in range(count)
     ]
 

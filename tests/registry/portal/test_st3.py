@@ -9,6 +9,7 @@ from django.utils import translation
 from registry.portal import services
 from registry.portal.models import CredentialRequest
 
+from .pages import form_key
 from .test_accounts import SIGNUP
 from .test_credentials import APPLICANT_FORM
 
@@ -56,7 +57,10 @@ def test_the_signup_service_refuses_an_unknown_code():
 
 def _request(client, participant, country):
     client.force_login(participant.user)
-    return client.post(reverse("portal:request-new"), {**APPLICANT_FORM, "country": country})
+    url = reverse("portal:request-new")
+    return client.post(
+        url, {**APPLICANT_FORM, "country": country, "form_key": form_key(client, url)}
+    )
 
 
 @pytest.mark.parametrize("code", KNOWN)
