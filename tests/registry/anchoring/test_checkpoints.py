@@ -225,6 +225,27 @@ def test_the_did_hook_never_breaks_the_identity_change(
     assert LogLeaf.objects.filter(key=did_version_key(did.did, 1)).exists()
 
 
+def test_the_sweep_finds_exactly_the_did_versions_without_a_leaf(
+    django_capture_on_commit_callbacks, monkeypatch
+):
+    from registry.anchoring import hooks
+
+    with django_capture_on_commit_callbacks(execute=True):
+        anchored = did_create(path="offices:zx")
+    monkeypatch.setattr(services, "anchor_record", lambda **kwargs: None)  # the hook is lost
+    with django_capture_on_commit_callbacks(execute=True):
+        first = did_create(path="offices:zy")
+        second = did_create(path="applicants:0123456789abcdef0123")
+    monkeypatch.undo()
+    missing = hooks.did_versions_unanchored()
+    assert [(v.did.did, v.version_id) for v in missing] == [(first.did, 1), (second.did, 1)]
+    assert anchored.did not in {v.did.did for v in missing}
+    assert [v.did.did for v in hooks.did_versions_unanchored(limit=1)] == [first.did]
+    services.anchor_sweep()
+    assert hooks.did_versions_unanchored() == []
+    assert LogLeaf.objects.filter(key=did_version_key(second.did, 1)).exists()
+
+
 def test_admin_is_read_only(admin_client):
     services.anchor_record(kind="test", key="a", data={})
     services.checkpoint_publish()
