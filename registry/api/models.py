@@ -32,10 +32,20 @@ class ApiKey(models.Model):
     rotated_from = models.OneToOneField(
         "self", on_delete=models.PROTECT, null=True, blank=True, related_name="rotated_to"
     )
+    # The one-time key of the portal's form that created it: sending that form again creates
+    # no second key (`api_key_create`). Empty for keys made otherwise (admin, command, rotation).
+    idempotency_key = models.CharField(max_length=255, blank=True, default="", editable=False)
 
     class Meta:
         verbose_name = "API key"
         ordering = ["office_id", "-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["idempotency_key"],
+                condition=~models.Q(idempotency_key=""),
+                name="api_key_one_per_form_key",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.prefix} ({self.name or 'unnamed'})"

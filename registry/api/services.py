@@ -9,7 +9,7 @@ import secrets
 from datetime import datetime
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.http import Http404
 from django.utils import timezone
 
@@ -68,6 +68,23 @@ def api_key_get(*, actor, prefix_or_id) -> ApiKey:
     return key
 
 
+class ApiKeyAlreadyCreated(Exception):
+    """Nothing was done: the form with this one-time key already created `api_key`, whose
+    secret was shown once, in the response to that first submission."""
+
+    def __init__(self, api_key: ApiKey):
+        self.api_key = api_key
+        super().__init__(f"this form already created API key {api_key.prefix}")
+
+
+class ApiKeyFormKeyReused(ValidationError):
+    """Nothing was done: the form with this one-time key already created an API key, and now
+    comes back with other values. Another key takes a new rendering of the form."""
+
+    def __init__(self):
+        super().__init__("this form was already sent and created an API key")
+
+
 @transaction.atomic
 def api_key_create(
     *,
@@ -78,28 +95,56 @@ def api_key_create(
     actor=None,
     request=None,
     _rotated_from: ApiKey | None = None,
+    idempotency_key: str = "",
 ) -> tuple[ApiKey, str]:
     """Create a key for `office`. Returns (ApiKey, the key in clear): show it once, it is not
-    stored."""
+    stored.
+
+    `idempotency_key` (the portal form's one-time key): if a key was already created with it,
+    nothing is done and ApiKeyAlreadyCreated is raised (its secret cannot be shown again), or
+    ApiKeyFormKeyReused if these arguments would create another kind of key."""
     if not is_system_actor(actor):
         require_office_admin(actor, office)
     if office.kind != Participant.Kind.OFFICE:
         raise ValidationError("API keys are for IP offices only")
     scopes = clean_scopes(scopes)
     name = (name or "").strip()[:100]
+    if idempotency_key:
+        # One office's keys in turn: the same form sent twice at once (a double click) would
+        # otherwise find no earlier key below, both times, and create two.
+        Participant.objects.select_for_update().filter(pk=office.pk).exists()
+        earlier = ApiKey.objects.filter(idempotency_key=idempotency_key).first()
+        if earlier is not None:
+            if (earlier.office_id, sorted(earlier.scopes), earlier.name, earlier.expires_at) == (
+                office.pk,
+                scopes,
+                name,
+                expires_at,
+            ):
+                raise ApiKeyAlreadyCreated(earlier)
+            raise ApiKeyFormKeyReused
     if expires_at is not None and expires_at <= timezone.now():
         raise ValidationError("expires_at must be in the future")
     prefix, key = _new_key_material()
-    api_key = ApiKey.objects.create(
-        office=office,
-        name=name,
-        prefix=prefix,
-        secret_hash=api_key_hash(key),
-        scopes=scopes,
-        expires_at=expires_at,
-        created_by=actor if getattr(actor, "is_authenticated", False) else None,
-        rotated_from=_rotated_from,
-    )
+    try:
+        with transaction.atomic():
+            api_key = ApiKey.objects.create(
+                office=office,
+                name=name,
+                prefix=prefix,
+                secret_hash=api_key_hash(key),
+                scopes=scopes,
+                expires_at=expires_at,
+                created_by=actor if getattr(actor, "is_authenticated", False) else None,
+                rotated_from=_rotated_from,
+                idempotency_key=idempotency_key,
+            )
+    except IntegrityError:
+        if not idempotency_key:
+            raise
+        # The same key sent at once for another office (the lock above is per office): the
+        # other submission created its key.
+        raise ApiKeyFormKeyReused from None
     audit_record(
         actor=actor,
         action="api_key.rotate" if _rotated_from else "api_key.create",

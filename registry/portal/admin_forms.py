@@ -6,7 +6,7 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.utils.translation import gettext_lazy as _
 
-from .forms import OfficeField
+from .forms import OfficeField, OneTimeKeyForm
 from .models import APPLICANT_CREDENTIAL, REPRESENTATIVE_CREDENTIAL
 
 ISSUABLE_TYPES = [
@@ -15,7 +15,7 @@ ISSUABLE_TYPES = [
 ]
 
 
-class AccreditationGrantForm(forms.Form):
+class AccreditationGrantForm(OneTimeKeyForm):
     office = OfficeField()
     credential_types = forms.MultipleChoiceField(
         label=_("Credential types"), choices=ISSUABLE_TYPES, widget=forms.CheckboxSelectMultiple
@@ -55,7 +55,7 @@ class MemberAddForm(forms.Form):
         return user
 
 
-class ApiKeyCreateForm(forms.Form):
+class ApiKeyCreateForm(OneTimeKeyForm):
     name = forms.CharField(label=_("Name"), max_length=100, required=False)
     scopes = forms.MultipleChoiceField(
         label=_("Scopes"),

@@ -135,7 +135,11 @@ def admin_home(request):
 @require_POST
 @registry_admin_required
 def accreditation_grant_view(request):
-    from registry.trust.services import accreditation_grant
+    from registry.trust.services import (
+        AccreditationAlreadyGranted,
+        GrantFormKeyReused,
+        accreditation_grant,
+    )
 
     form = AccreditationGrantForm(request.POST)
     if form.is_valid():
@@ -148,13 +152,30 @@ def accreditation_grant_view(request):
                 valid_until=d.get("valid_until"),
                 actor=request.user,
                 request=request,
+                idempotency_key=d["form_key"],
+            )
+        except AccreditationAlreadyGranted as exc:
+            messages.info(
+                request,
+                _("This form was already sent: the accreditation of %(office)s was granted once.")
+                % {"office": exc.accreditation.office.display_name},
+            )
+        except GrantFormKeyReused:
+            messages.error(
+                request,
+                _(
+                    "This form was already sent and granted an accreditation; nothing more was "
+                    "granted. Fill it in again to grant another."
+                ),
             )
         except (ValidationError, PermissionDenied) as exc:
             messages.error(request, _error_text(exc))
         else:
             messages.success(request, _("Accreditation granted."))
     else:
-        for errors in form.errors.values():
+        for name, errors in form.errors.items():
+            if name == "form_key":  # the form's own error says it (OneTimeKeyForm.clean)
+                continue
             for error in errors:
                 messages.error(request, error)
     return redirect("portal:admin-home")
@@ -201,7 +222,7 @@ def accreditation_change_view(request, pk, action):
 def office_admin(request, st3):
     """An office's members and API keys (its administrators and registry administrators)."""
     from registry.api.models import ApiKey
-    from registry.api.services import api_key_create
+    from registry.api.services import ApiKeyAlreadyCreated, ApiKeyFormKeyReused, api_key_create
     from registry.trust.models import OfficeMembership
 
     office = _administered_office(request.user, st3)
@@ -220,6 +241,28 @@ def office_admin(request, st3):
                     expires_at=d.get("expires_at"),
                     actor=request.user,
                     request=request,
+                    idempotency_key=d["form_key"],
+                )
+            except ApiKeyAlreadyCreated as exc:
+                # Its secret is stored hashed: it cannot be shown again.
+                messages.info(
+                    request,
+                    _(
+                        "This form already created API key %(prefix)s; its secret was shown in "
+                        "the response to that first submission only. If it was not copied, "
+                        "revoke that key and create a new one."
+                    )
+                    % {"prefix": exc.api_key.prefix},
+                )
+                key_form = ApiKeyCreateForm(prefix="key")
+            except ApiKeyFormKeyReused:
+                key_form.renew_key()
+                key_form.add_error(
+                    None,
+                    _(
+                        "This form was already sent and created an API key; nothing more was "
+                        "created. Send it again to create another key with these values."
+                    ),
                 )
             except (ValidationError, PermissionDenied) as exc:
                 key_form.add_error(None, _error_text(exc))

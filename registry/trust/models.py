@@ -45,10 +45,22 @@ class IssuerAccreditation(models.Model):
     # The IPOfficeAccreditationCredential that attests it (issued by the registry, or by the
     # parent issuer for a delegated accreditation), when one was issued.
     credential_id = models.CharField(max_length=300, blank=True)
+    # The one-time key of the portal's grant form that made it: sending that form again grants
+    # nothing more (`accreditation_grant`). Empty for grants made otherwise (admin, commands).
+    idempotency_key = models.CharField(max_length=255, blank=True, default="", editable=False)
 
     class Meta:
         ordering = ["office_id", "-valid_from"]
         indexes = [models.Index(fields=["office", "valid_from"], name="accreditation_office_idx")]
+        constraints = [
+            # Keys are random per rendering of the form, whoever grants to whichever office:
+            # one accreditation per key at most.
+            models.UniqueConstraint(
+                fields=["idempotency_key"],
+                condition=~models.Q(idempotency_key=""),
+                name="accreditation_one_per_form_key",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.office.display_name}: {', '.join(self.credential_types)}"

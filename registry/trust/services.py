@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -346,6 +346,48 @@ def _audit_actor(actor):
     return actor
 
 
+class AccreditationAlreadyGranted(Exception):
+    """Nothing was done: the form with this one-time key already granted `accreditation`
+    (the same form sent twice)."""
+
+    def __init__(self, accreditation: IssuerAccreditation):
+        self.accreditation = accreditation
+        super().__init__(f"this form already granted accreditation {accreditation.pk}")
+
+
+class GrantFormKeyReused(ValidationError):
+    """Nothing was done: the form with this one-time key already granted an accreditation,
+    and now comes back with other values. Granting more takes a new rendering of the form."""
+
+    def __init__(self):
+        super().__init__("this form was already sent and granted an accreditation")
+
+
+def _grants_the_same(
+    earlier: IssuerAccreditation,
+    *,
+    office: Participant,
+    types: list[str],
+    parent: IssuerAccreditation | None,
+    valid_from: datetime | None,
+    valid_until: datetime | None,
+) -> bool:
+    """Whether `earlier` is what `accreditation_grant` makes of these arguments (an empty
+    start was "now", the time of that grant; a delegation is clipped to its parent's period)."""
+    if (earlier.office_id, sorted(earlier.credential_types), earlier.parent_id) != (
+        office.pk,
+        types,
+        parent.pk if parent else None,
+    ):
+        return False
+    start = valid_from or earlier.granted_at
+    end = valid_until
+    if parent is not None:
+        start = max(start, parent.valid_from)
+        end = valid_until or parent.valid_until
+    return (earlier.valid_from, earlier.valid_until) == (start, end)
+
+
 @transaction.atomic
 def accreditation_grant(
     *,
@@ -356,27 +398,50 @@ def accreditation_grant(
     parent: IssuerAccreditation | None = None,
     actor=None,
     request=None,
+    idempotency_key: str = "",
 ) -> IssuerAccreditation:
     """Accredit `office` (an IP office, or with `parent` any sub-issuer but an applicant) for
     `credential_types` from `valid_from` (default now) until `valid_until` (default open, or
     the parent's end). With `parent`, the types must be a subset of the parent's, the period
     within the parent's, and the parent's chain active now. `actor` None is the system;
-    otherwise a registry administrator (root) or an administrator of the parent's office."""
+    otherwise a registry administrator (root) or an administrator of the parent's office.
+
+    `idempotency_key` (the portal grant form's one-time key): if an accreditation was already
+    granted with it, nothing is done and AccreditationAlreadyGranted is raised, or
+    GrantFormKeyReused if these arguments would grant something else."""
     now = timezone.now()
     types = _clean_types(credential_types)
     depth = 0
     if parent is None:
         if not is_system_actor(actor):
             require_registry_admin(actor)
+    else:
+        parent = IssuerAccreditation.objects.select_for_update().get(pk=parent.pk)
+        if not is_system_actor(actor):
+            require_office_admin(actor, parent.office)
+    if idempotency_key:
+        # Grants to one office in turn: the same form sent twice at once (a double click)
+        # would otherwise find no earlier grant below, both times, and grant twice.
+        Participant.objects.select_for_update().filter(pk=office.pk).exists()
+        earlier = IssuerAccreditation.objects.filter(idempotency_key=idempotency_key).first()
+        if earlier is not None:
+            if _grants_the_same(
+                earlier,
+                office=office,
+                types=types,
+                parent=parent,
+                valid_from=valid_from,
+                valid_until=valid_until,
+            ):
+                raise AccreditationAlreadyGranted(earlier)
+            raise GrantFormKeyReused
+    if parent is None:
         if office.kind != Participant.Kind.OFFICE:
             raise ValidationError(
                 "the registry accredits IP offices only; sub-issuers need a parent"
             )
         valid_from = valid_from or now
     else:
-        parent = IssuerAccreditation.objects.select_for_update().get(pk=parent.pk)
-        if not is_system_actor(actor):
-            require_office_admin(actor, parent.office)
         depth = parent.depth + 1
         if depth > trust_max_depth():
             raise ValidationError(
@@ -418,16 +483,25 @@ def accreditation_grant(
             valid_until = valid_until or parent.valid_until
     if valid_until is not None and valid_until <= valid_from:
         raise ValidationError("valid_until must be after valid_from")
-    acc = IssuerAccreditation.objects.create(
-        office=office,
-        credential_types=types,
-        valid_from=valid_from,
-        valid_until=valid_until,
-        parent=parent,
-        depth=depth,
-        granted_by=actor if getattr(actor, "is_authenticated", False) else None,
-        granted_at=now,
-    )
+    try:
+        with transaction.atomic():
+            acc = IssuerAccreditation.objects.create(
+                office=office,
+                credential_types=types,
+                valid_from=valid_from,
+                valid_until=valid_until,
+                parent=parent,
+                depth=depth,
+                granted_by=actor if getattr(actor, "is_authenticated", False) else None,
+                granted_at=now,
+                idempotency_key=idempotency_key,
+            )
+    except IntegrityError:
+        if not idempotency_key:
+            raise
+        # The same key sent at once for another office (the lock above is per office): the
+        # other submission granted.
+        raise GrantFormKeyReused from None
     credential_id = _issue_credential(acc, actor)
     if credential_id:
         acc.credential_id = credential_id

@@ -5,14 +5,14 @@ from __future__ import annotations
 import re
 
 
-def form_key(client, url: str) -> str:
+def form_key(client, url: str, name: str = "form_key") -> str:
     """The one-time key of the form rendered at `url` for the logged-in user (its hidden
-    field), as a browser would send it back."""
-    return form_key_in(client.get(url))
+    field, `name` with the form's prefix), as a browser would send it back."""
+    return form_key_in(client.get(url), name)
 
 
-def form_key_in(page) -> str:
-    found = re.search(r'name="form_key" value="([^"]+)"', page.content.decode())
+def form_key_in(page, name: str = "form_key") -> str:
+    found = re.search(rf'name="{re.escape(name)}" value="([^"]+)"', page.content.decode())
     assert found, "the form has no one-time key"
     return found.group(1)
 

@@ -6,13 +6,18 @@ import html
 import re
 
 import pytest
+from django.db import connection
 from django.urls import reverse
 
 from registry.api.models import ApiKey
 from registry.audit.models import AuditEvent
+from registry.credentials.models import IssuedCredential
 from registry.trust.models import IssuerAccreditation, OfficeMembership
 
 from . import factories
+from .pages import form_key, form_key_in, post_at_once
+
+ACCREDITATION_CREDENTIAL = "IPOfficeAccreditationCredential"
 
 pytestmark = pytest.mark.django_db
 
@@ -30,11 +35,15 @@ def ep_admin(ep):
 def test_registry_admin_grants_suspends_and_withdraws(client, root, ep):
     jp = factories.office("JP", "Japan Patent Office", accredited=False)
     client.force_login(root)
-    page = client.get(reverse("portal:admin-home")).content.decode()
-    assert 'id="accreditations"' in page
+    page = client.get(reverse("portal:admin-home"))
+    assert 'id="accreditations"' in page.content.decode()
     response = client.post(
         reverse("portal:admin-accreditation-grant"),
-        {"office": "JP", "credential_types": ["IPRepresentativeCredential"]},
+        {
+            "office": "JP",
+            "credential_types": ["IPRepresentativeCredential"],
+            "form_key": form_key_in(page),
+        },
     )
     assert response.status_code == 302
     acc = IssuerAccreditation.objects.get(office=jp)
@@ -60,7 +69,11 @@ def test_grant_form_errors_are_shown(client, root, ep):
     client.force_login(root)
     response = client.post(
         reverse("portal:admin-accreditation-grant"),
-        {"office": "ZZ", "credential_types": []},
+        {
+            "office": "ZZ",
+            "credential_types": [],
+            "form_key": form_key(client, reverse("portal:admin-home")),
+        },
         follow=True,
     )
     assert response.status_code == 200
@@ -71,7 +84,13 @@ def test_office_admin_keys_shown_once_and_work(client, ep, ep_admin):
     client.force_login(ep_admin)
     url = reverse("portal:admin-office", args=["EP"])
     response = client.post(
-        url, {"form": "key", "key-name": "backoffice", "key-scopes": ["verify", "issue"]}
+        url,
+        {
+            "form": "key",
+            "key-name": "backoffice",
+            "key-scopes": ["verify", "issue"],
+            "key-form_key": form_key(client, url, "key-form_key"),
+        },
     )
     assert response.status_code == 200
     assert response["Cache-Control"] == "no-store"
@@ -88,6 +107,210 @@ def test_office_admin_keys_shown_once_and_work(client, ep, ep_admin):
     api_key.refresh_from_db()
     assert api_key.revoked_at is not None
     assert client.get(f"/credentials/{missing}", **headers).status_code == 401
+
+
+def _messages(response) -> str:
+    return html.unescape(response.content.decode())
+
+
+def _grant_form(client, **values) -> dict:
+    return {
+        "office": "JP",
+        "credential_types": ["IPRepresentativeCredential"],
+        "form_key": form_key(client, reverse("portal:admin-home")),
+        **values,
+    }
+
+
+def test_a_grant_form_sent_twice_grants_once(client, root, ep):
+    jp = factories.office("JP", "Japan Patent Office", accredited=False)
+    client.force_login(root)
+    url = reverse("portal:admin-accreditation-grant")
+    data = _grant_form(client)
+    first = client.post(url, data, follow=True)
+    assert "Accreditation granted." in _messages(first)
+    again = client.post(url, data, follow=True)
+    assert again.status_code == 200
+    assert (
+        "This form was already sent: the accreditation of Japan Patent Office was granted once."
+        in _messages(again)
+    )
+    assert IssuerAccreditation.objects.filter(office=jp).count() == 1
+    assert (
+        IssuedCredential.objects.filter(
+            credential_type=ACCREDITATION_CREDENTIAL, subject_did=jp.did.did
+        ).count()
+        == 1
+    )
+    assert AuditEvent.objects.filter(action="accreditation.grant", office="JP").count() == 1
+    # The same key with other values grants nothing either.
+    other = client.post(url, {**data, "credential_types": ["IPApplicantCredential"]}, follow=True)
+    assert "already sent and granted an accreditation; nothing more was granted" in _messages(other)
+    assert IssuerAccreditation.objects.filter(office=jp).count() == 1
+    # A new rendering of the form is a new grant.
+    client.post(url, _grant_form(client, credential_types=["IPApplicantCredential"]))
+    assert sorted(a.credential_types[0] for a in IssuerAccreditation.objects.filter(office=jp)) == [
+        "IPApplicantCredential",
+        "IPRepresentativeCredential",
+    ]
+
+
+def test_a_grant_form_without_its_key_or_with_an_altered_one_grants_nothing(client, root, ep):
+    jp = factories.office("JP", "Japan Patent Office", accredited=False)
+    client.force_login(root)
+    url = reverse("portal:admin-accreditation-grant")
+    data = _grant_form(client)
+    for key in ("", data["form_key"][:-2] + "xx", "made-up"):
+        response = client.post(url, {**data, "form_key": key}, follow=True)
+        page = _messages(response)
+        assert "This form has expired or was altered: nothing was done." in page
+        assert ">invalid<" not in page
+        assert ">This field is required.<" not in page
+    assert not IssuerAccreditation.objects.filter(office=jp).exists()
+
+
+def test_the_grant_service_replays_a_key_and_still_grants_without_one(root, ep):
+    from registry.trust.services import (
+        AccreditationAlreadyGranted,
+        GrantFormKeyReused,
+        accreditation_grant,
+    )
+
+    jp = factories.office("JP", "Japan Patent Office", accredited=False)
+    types = ["IPApplicantCredential"]
+    first = accreditation_grant(office=jp, credential_types=types, actor=root, idempotency_key="k")
+    with pytest.raises(AccreditationAlreadyGranted) as replay:
+        accreditation_grant(office=jp, credential_types=types, actor=root, idempotency_key="k")
+    assert replay.value.accreditation == first
+    with pytest.raises(GrantFormKeyReused):
+        accreditation_grant(office=ep, credential_types=types, actor=root, idempotency_key="k")
+    # Callers without a key (admin, commands, demo data) grant each time.
+    accreditation_grant(office=jp, credential_types=types, actor=root)
+    accreditation_grant(office=jp, credential_types=types, actor=root)
+    assert IssuerAccreditation.objects.filter(office=jp).count() == 3
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="needs a database shared between threads (the test SQLite is in memory)",
+)
+def test_a_double_click_on_the_grant_form_grants_once(client, root, ep):
+    jp = factories.office("JP", "Japan Patent Office", accredited=False)
+    client.force_login(root)
+    data = _grant_form(client)
+    responses = post_at_once(root, reverse("portal:admin-accreditation-grant"), data, times=4)
+    assert [r.status_code for r in responses] == [302] * 4
+    assert IssuerAccreditation.objects.filter(office=jp).count() == 1
+    assert (
+        IssuedCredential.objects.filter(
+            credential_type=ACCREDITATION_CREDENTIAL, subject_did=jp.did.did
+        ).count()
+        == 1
+    )
+
+
+def _key_form(client, **values) -> dict:
+    url = reverse("portal:admin-office", args=["EP"])
+    return {
+        "form": "key",
+        "key-name": "backoffice",
+        "key-scopes": ["verify"],
+        "key-form_key": form_key(client, url, "key-form_key"),
+        **values,
+    }
+
+
+def test_an_api_key_form_sent_twice_creates_one_key(client, ep, ep_admin):
+    client.force_login(ep_admin)
+    url = reverse("portal:admin-office", args=["EP"])
+    data = _key_form(client)
+    first = client.post(url, data)
+    assert 'id="new-api-key"' in first.content.decode()
+    api_key = ApiKey.objects.get(office=ep)
+    again = client.post(url, data)
+    assert again.status_code == 200
+    page = _messages(again)
+    assert 'id="new-api-key"' not in page
+    assert (
+        f"This form already created API key {api_key.prefix}; its secret was shown in the "
+        "response to that first submission only. If it was not copied, revoke that key and "
+        "create a new one."
+    ) in page
+    assert ApiKey.objects.filter(office=ep).count() == 1
+    assert AuditEvent.objects.filter(action="api_key.create", office="EP").count() == 1
+    # The same key with other values creates nothing, and the form comes back with a new key.
+    other = client.post(url, {**data, "key-scopes": ["verify", "issue"]})
+    assert "already sent and created an API key; nothing more was created" in _messages(other)
+    assert ApiKey.objects.filter(office=ep).count() == 1
+    renewed = form_key_in(other, "key-form_key")
+    assert renewed != data["key-form_key"]
+    fresh = client.post(url, {**data, "key-scopes": ["verify", "issue"], "key-form_key": renewed})
+    assert 'id="new-api-key"' in fresh.content.decode()
+    assert ApiKey.objects.filter(office=ep).count() == 2
+    # So does a new rendering of the form.
+    client.post(url, _key_form(client))
+    assert ApiKey.objects.filter(office=ep).count() == 3
+
+
+def test_the_replay_messages_are_in_french(client, root, ep, ep_admin):
+    factories.office("JP", "Japan Patent Office", accredited=False)
+    client.force_login(root)
+    client.post(reverse("portal:set_language"), {"language": "fr", "next": "/portal/admin/"})
+    grant = _grant_form(client)
+    client.post(reverse("portal:admin-accreditation-grant"), grant)
+    again = client.post(reverse("portal:admin-accreditation-grant"), grant, follow=True)
+    assert "l’accréditation de Japan Patent Office a été accordée une seule fois" in _messages(
+        again
+    )
+    url = reverse("portal:admin-office", args=["EP"])
+    data = _key_form(client)
+    client.post(url, data)
+    prefix = ApiKey.objects.get(office=ep).prefix
+    assert f"Ce formulaire a déjà créé la clé d’API {prefix} ;" in _messages(client.post(url, data))
+
+
+def test_an_api_key_form_without_its_key_or_with_an_altered_one_creates_nothing(
+    client, ep, ep_admin
+):
+    client.force_login(ep_admin)
+    url = reverse("portal:admin-office", args=["EP"])
+    data = _key_form(client)
+    for key in ("", data["key-form_key"][:-2] + "xx", "made-up"):
+        response = client.post(url, {**data, "key-form_key": key})
+        assert response.status_code == 200
+        assert "This form has expired or was altered: nothing was done." in _messages(response)
+        assert 'id="new-api-key"' not in response.content.decode()
+    assert not ApiKey.objects.filter(office=ep).exists()
+
+
+def test_the_api_key_service_replays_a_key_and_still_creates_without_one(ep, us):
+    from registry.api.services import ApiKeyAlreadyCreated, ApiKeyFormKeyReused, api_key_create
+
+    first, _secret = api_key_create(office=ep, scopes=["verify"], idempotency_key="k")
+    with pytest.raises(ApiKeyAlreadyCreated) as replay:
+        api_key_create(office=ep, scopes=["verify"], idempotency_key="k")
+    assert replay.value.api_key == first
+    with pytest.raises(ApiKeyFormKeyReused):
+        api_key_create(office=us, scopes=["verify"], idempotency_key="k")
+    api_key_create(office=ep, scopes=["verify"])
+    api_key_create(office=ep, scopes=["verify"])
+    assert ApiKey.objects.filter(office=ep).count() == 3
+    assert not ApiKey.objects.filter(office=us).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="needs a database shared between threads (the test SQLite is in memory)",
+)
+def test_a_double_click_on_the_api_key_form_creates_one_key(client, ep, ep_admin):
+    client.force_login(ep_admin)
+    data = _key_form(client)
+    responses = post_at_once(ep_admin, reverse("portal:admin-office", args=["EP"]), data, times=4)
+    assert [r.status_code for r in responses] == [200] * 4
+    assert sum('id="new-api-key"' in r.content.decode() for r in responses) == 1
+    assert ApiKey.objects.filter(office=ep).count() == 1
 
 
 def test_office_admin_rotates_a_key(client, ep, ep_admin):
