@@ -201,6 +201,14 @@ def test_a_double_click_on_the_grant_form_grants_once(client, root, ep):
     data = _grant_form(client)
     responses = post_at_once(root, reverse("portal:admin-accreditation-grant"), data, times=4)
     assert [r.status_code for r in responses] == [302] * 4
+    # One granted; the others waited for it and say so (not "already sent with other values").
+    said = sorted(str(m) for r in responses for m in r.wsgi_request._messages)
+    assert (
+        said
+        == ["Accreditation granted."]
+        + ["This form was already sent: the accreditation of Japan Patent Office was granted once."]
+        * 3
+    )
     assert IssuerAccreditation.objects.filter(office=jp).count() == 1
     assert (
         IssuedCredential.objects.filter(
@@ -310,6 +318,11 @@ def test_a_double_click_on_the_api_key_form_creates_one_key(client, ep, ep_admin
     responses = post_at_once(ep_admin, reverse("portal:admin-office", args=["EP"]), data, times=4)
     assert [r.status_code for r in responses] == [200] * 4
     assert sum('id="new-api-key"' in r.content.decode() for r in responses) == 1
+    prefix = ApiKey.objects.get(office=ep).prefix
+    assert (
+        sum(f"This form already created API key {prefix};" in r.content.decode() for r in responses)
+        == 3
+    )
     assert ApiKey.objects.filter(office=ep).count() == 1
 
 
